@@ -1,0 +1,90 @@
+// The storage backend interface: a flat store of immutable, named objects.
+//
+// Everything the repository persists goes through these few calls, so a
+// backend for an object store (S3) implements the same five operations.
+// Contract every implementation keeps (tests/backend_suite_test.cc checks it):
+//  - Put is atomic and durable on success: a reader sees either no object or the
+//    whole object, and after a crash a successful Put's object is still there.
+//  - Objects are immutable; Put of an existing name replaces it atomically
+//    (content-named objects make this a no-op in practice).
+//  - Get of a missing object fails with Code::kNotFound.
+//  - List never returns partial or temporary objects.
+// Thread safety: all methods may be called concurrently.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/bytes.h"
+#include "common/status.h"
+
+namespace cairn {
+
+enum class ObjectType { kConfig, kKey, kData, kIndex, kSnapshot, kLock };
+
+const char* ObjectTypeName(ObjectType t);
+
+struct ObjectName {
+  ObjectType type;
+  std::string name;  // lower-case hex for content-named objects; empty for config
+  std::string ToString() const;  // the relative path, e.g. "data/3f/3fa2…"
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // Human-readable location, for messages.
+  virtual std::string Location() const = 0;
+  virtual Status Put(const ObjectName& obj, ByteView data) = 0;
+  virtual Result<Bytes> Get(const ObjectName& obj) = 0;
+  // Reads [offset, offset + length). Reading past the end fails with Corruption.
+  virtual Result<Bytes> GetRange(const ObjectName& obj, uint64_t offset, uint64_t length) = 0;
+  // Size of an object; kNotFound if absent.
+  virtual Result<uint64_t> Stat(const ObjectName& obj) = 0;
+  // Calls fn(name, size) for every object of a type, in no particular order.
+  // Stops and returns fn's status if it fails.
+  virtual Status List(ObjectType type,
+                      const std::function<Status(const std::string& name, uint64_t size)>& fn) = 0;
+  // Deleting a missing object succeeds.
+  virtual Status Delete(const ObjectName& obj) = 0;
+};
+
+// Opens a repository folder on the local filesystem. The folder must exist and hold a
+// repository (a `config` file) unless `create` is set, in which case it must be absent or empty
+// and the layout is created.
+Result<std::unique_ptr<Backend>> OpenLocalBackend(const std::string& path, bool create);
+
+// An in-memory backend for tests.
+std::unique_ptr<Backend> NewMemBackend();
+
+// Fault injection for tests: wraps a backend and fails chosen calls.
+struct FaultPlan {
+  int fail_put_after = -1;      // the Nth Put (0-based) and all later ones fail; -1 never
+  ObjectType fail_put_type = ObjectType::kData;
+  bool fail_put_any_type = true;  // if false, only Puts of fail_put_type count and fail
+  Code fail_code = Code::kIOError;
+  int fail_get_after = -1;      // the Nth Get/GetRange and all later ones fail; -1 never
+};
+class FaultyBackend : public Backend {
+ public:
+  FaultyBackend(Backend* base, FaultPlan plan);
+  std::string Location() const override;
+  Status Put(const ObjectName& obj, ByteView data) override;
+  Result<Bytes> Get(const ObjectName& obj) override;
+  Result<Bytes> GetRange(const ObjectName& obj, uint64_t offset, uint64_t length) override;
+  Result<uint64_t> Stat(const ObjectName& obj) override;
+  Status List(ObjectType type,
+              const std::function<Status(const std::string&, uint64_t)>& fn) override;
+  Status Delete(const ObjectName& obj) override;
+  int puts_seen() const;
+
+ private:
+  Backend* base_;
+  FaultPlan plan_;
+  struct Counters;
+  std::shared_ptr<Counters> counters_;
+};
+
+}  // namespace cairn
