@@ -29,7 +29,9 @@ struct ChunkerParams {
 class GearTable {
  public:
   // Derives the 256 64-bit gear values from a 32-byte secret (HMAC-SHA-256 in counter mode;
-  // see docs/FORMAT.md "Chunker").
+  // see docs/FORMAT.md "Chunker"): gear[4k + j] is the j-th little-endian u64 of
+  // HMAC-SHA-256(key32, "cairn-gear" || u32le(k)), k = 0..63.
+  // REQUIRES: key32.size() == 32.
   static GearTable FromKey(ByteView key32);
   uint64_t operator[](uint8_t b) const { return g_[b]; }
   const uint64_t* data() const { return g_.data(); }
@@ -41,10 +43,16 @@ class GearTable {
 // Returns the length of the first chunk of `data`. If data.size() <= params.min_size the whole
 // input is one chunk; the result never exceeds params.max_size. The caller must pass at least
 // max_size bytes unless the input ends sooner (then the tail is a chunk of its own).
+// The cut rule (masks, where hashing starts) is part of the on-disk format and is spelled
+// out in fastcdc.cc; chunker/fastcdc_test.cc pins its output.
+// REQUIRES: params.Validate().ok().
 size_t FindBoundary(const GearTable& gear, const ChunkerParams& params, ByteView data);
 
 // Splits a Reader's bytes into chunks. Memory: one buffer of 2 * max_size.
-// Not thread-safe; one Chunker per input.
+// Not thread-safe; one Chunker per input. `gear` and `reader` must outlive the Chunker.
+// The chunks equal those of repeated FindBoundary over the whole input, however the
+// reader splits its reads. After Next() returns an error the Chunker must not be reused.
+// REQUIRES: params.Validate().ok().
 class Chunker {
  public:
   Chunker(const GearTable& gear, const ChunkerParams& params, Reader* reader);
