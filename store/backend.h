@@ -2,16 +2,19 @@
 //
 // Everything the repository persists goes through these few calls, so a
 // backend for an object store (S3) implements the same five operations.
-// Contract every implementation keeps (tests/backend_suite_test.cc checks it):
+// Contract every implementation keeps (store/backend_test.cc checks it):
 //  - Put is atomic and durable on success: a reader sees either no object or the
 //    whole object, and after a crash a successful Put's object is still there.
 //  - Objects are immutable; Put of an existing name replaces it atomically
 //    (content-named objects make this a no-op in practice).
 //  - Get of a missing object fails with Code::kNotFound.
 //  - List never returns partial or temporary objects.
+//  - Every call first checks its name with ValidateObjectName and fails with
+//    kInvalidArgument, so a hostile name never reaches a path.
 // Thread safety: all methods may be called concurrently.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -26,11 +29,22 @@ enum class ObjectType { kConfig, kKey, kData, kIndex, kSnapshot, kLock };
 
 const char* ObjectTypeName(ObjectType t);
 
+// The folder holding a type's objects, relative to the repository: "keys", "data", ...;
+// "" for config, which sits at the top.
+const char* ObjectTypeFolder(ObjectType t);
+
+// Longest accepted object name, in hex characters.
+inline constexpr size_t kMaxObjectNameLength = 128;
+
 struct ObjectName {
   ObjectType type;
   std::string name;  // lower-case hex for content-named objects; empty for config
   std::string ToString() const;  // the relative path, e.g. "data/3f/3fa2…"
 };
+
+// Config must have an empty name; every other object 1..kMaxObjectNameLength characters of
+// [0-9a-f] (data: at least 2, they pick its subfolder). Anything else is kInvalidArgument.
+Status ValidateObjectName(const ObjectName& obj);
 
 class Backend {
  public:
@@ -44,7 +58,7 @@ class Backend {
   // Size of an object; kNotFound if absent.
   virtual Result<uint64_t> Stat(const ObjectName& obj) = 0;
   // Calls fn(name, size) for every object of a type, in no particular order.
-  // Stops and returns fn's status if it fails.
+  // Stops and returns fn's status if it fails. For kConfig: ("", size) if config exists.
   virtual Status List(ObjectType type,
                       const std::function<Status(const std::string& name, uint64_t size)>& fn) = 0;
   // Deleting a missing object succeeds.
@@ -59,7 +73,8 @@ Result<std::unique_ptr<Backend>> OpenLocalBackend(const std::string& path, bool 
 // An in-memory backend for tests.
 std::unique_ptr<Backend> NewMemBackend();
 
-// Fault injection for tests: wraps a backend and fails chosen calls.
+// Fault injection for tests: wraps a backend and fails chosen calls. A failed Put stores
+// nothing. `base` must outlive it. Thread-safe: the counters are atomic.
 struct FaultPlan {
   int fail_put_after = -1;      // the Nth Put (0-based) and all later ones fail; -1 never
   ObjectType fail_put_type = ObjectType::kData;
@@ -78,6 +93,9 @@ class FaultyBackend : public Backend {
   Status List(ObjectType type,
               const std::function<Status(const std::string&, uint64_t)>& fn) override;
   Status Delete(const ObjectName& obj) override;
+  // Puts that counted toward fail_put_after so far (all Puts if fail_put_any_type, else only
+  // those of fail_put_type), failed ones included: run once without faults, then retry with
+  // fail_put_after = 0 .. puts_seen() - 1 to fail every Put in turn.
   int puts_seen() const;
 
  private:
