@@ -73,7 +73,7 @@ class Sealer {
 
   Sealer(const Key32& key, bool encrypt);
   bool encrypts() const { return encrypt_; }
-  // Appends the envelope of plaintext to out.
+  // Appends the envelope of plaintext to out. REQUIRES: plaintext does not point into *out.
   void Seal(ByteView plaintext, Bytes* out) const;
   Result<Bytes> Open(ByteView envelope) const;
 
@@ -88,7 +88,13 @@ struct ScryptParams {
   uint32_t p = 1;
 };
 
+// scrypt parameters needing more memory than this are refused: they come from
+// key files, and a tampered file must not be able to exhaust memory.
+constexpr uint64_t kScryptMaxMemoryBytes = uint64_t{2} << 30;
+
 // Derives a 32-byte key from a password with scrypt (EVP_PBE_scrypt).
+// InvalidArgument if n is not a power of two > 1, r or p is 0, r * p >= 2^30,
+// or the parameters need more than kScryptMaxMemoryBytes (about 128 * r * (n + p) bytes).
 Result<Key32> DeriveKey(std::string_view password, ByteView salt, const ScryptParams& params);
 
 // Overwrites memory holding secrets (OPENSSL_cleanse).
