@@ -64,7 +64,12 @@ class Encoder {
   void U64(uint64_t v);
   void Varint(uint64_t v);
   void SignedVarint(int64_t v);  // zig-zag
-  void Raw(ByteView b) { buf_.insert(buf_.end(), b.begin(), b.end()); }
+  void Raw(ByteView b) {
+    if (b.empty()) return;
+    size_t n = buf_.size();
+    buf_.resize(n + b.size());
+    std::memcpy(buf_.data() + n, b.data(), b.size());
+  }
   void Str(std::string_view s);  // varint length + bytes
   void PutId(const Id& id) { Raw(id.view()); }
 

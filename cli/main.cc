@@ -1,0 +1,38 @@
+// cairn: a content-addressed, deduplicating backup store for disaster recovery.
+// The CLI is a thin layer: each command parses flags, calls the library, prints.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/context.h"
+
+int main(int argc, char** argv) {
+  using namespace cairn::cli;
+  CLI::App app{"cairn: deduplicating, encrypted backups for disaster recovery"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show help for every command");
+  GlobalOptions& g = Globals();
+  app.add_option("-r,--repo", g.repo, "Repository folder (or set CAIRN_REPO)");
+  app.add_option("--cache-dir", g.cache_dir,
+                 "Folder for the local index (or CAIRN_CACHE_DIR; default ~/.cache/cairn)");
+  app.add_flag("--json", g.json, "Machine-readable output");
+  app.add_flag("-q,--quiet", g.quiet, "Only errors");
+  int exit_code = kExitOk;
+  RegisterInit(app, &exit_code);
+  RegisterSnapshot(app, &exit_code);
+  RegisterSnapshots(app, &exit_code);
+  RegisterLs(app, &exit_code);
+  RegisterRestore(app, &exit_code);
+  RegisterIndex(app, &exit_code);
+  RegisterDemo(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+  return exit_code;
+}

@@ -1,0 +1,366 @@
+#include "repo/backup.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "common/task_group.h"
+
+namespace cairn {
+
+namespace {
+
+int64_t ToNs(const struct timespec& ts) {
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Hostname() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "localhost";
+  return buf;
+}
+
+class FdCloser {
+ public:
+  explicit FdCloser(int fd) : fd_(fd) {}
+  ~FdCloser() {
+    if (fd_ >= 0) close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// Turns inputs into trees and blobs. One per backup; the walk runs on the calling thread.
+class Archiver {
+ public:
+  Archiver(Repository* repo, const BackupOptions& options, Reporter* reporter)
+      : repo_(repo),
+        reporter_(reporter),
+        threads_(options.threads > 0 ? options.threads : DefaultThreads()),
+        pool_(threads_, 2 * threads_) {}
+
+  // Chunks everything `input` yields; chunk ids are appended to *ids as workers finish them
+  // (slots are reserved in order, so the list is in content order once the pool drains).
+  Result<uint64_t> SaveContent(Reader* input, std::deque<Id>* ids, const std::string& path) {
+    Chunker chunker(repo_->gear(), repo_->config().chunker, input);
+    uint64_t total = 0;
+    for (;;) {
+      ASSIGN_OR_RETURN(std::optional<ByteView> chunk, chunker.Next());
+      if (!chunk) break;
+      RETURN_IF_ERROR(pool_.error());
+      total += chunk->size();
+      ids->emplace_back();
+      Id* slot = &ids->back();  // deque::emplace_back keeps earlier references valid
+      auto data = std::make_shared<Bytes>(chunk->begin(), chunk->end());
+      pool_.Submit([this, data, slot]() -> Status {
+        ASSIGN_OR_RETURN(SaveResult r, repo_->SaveBlob(BlobType::kData, *data));
+        *slot = r.id;
+        if (r.added) {
+          blobs_added_.fetch_add(1);
+          bytes_added_raw_.fetch_add(data->size());
+          bytes_added_stored_.fetch_add(r.stored_bytes);
+        }
+        return Status::OK();
+      });
+      bytes_done_ += chunk->size();
+      if (reporter_) reporter_->Progress(bytes_done_, path);
+    }
+    stats_.bytes_raw += total;
+    return total;
+  }
+
+  Result<Id> SaveTree(Tree tree) {
+    SortTree(&tree);
+    ASSIGN_OR_RETURN(SaveResult r, repo_->SaveBlob(BlobType::kTree, EncodeTree(tree)));
+    if (r.added) {
+      blobs_added_.fetch_add(1);
+      bytes_added_stored_.fetch_add(r.stored_bytes);
+    }
+    return r.id;
+  }
+
+  // Backs up the entry `name` of the directory open at dirfd, as a node of its parent tree.
+  // Returns nullopt if the entry was skipped (reported).
+  Result<std::optional<Node>> SaveEntry(int dirfd, const std::string& name, const std::string& path,
+                                        std::vector<std::unique_ptr<std::deque<Id>>>* pending) {
+    struct stat st;
+    if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+      return Skip(path, Status::FromErrno(errno, "stat"));
+    Node node;
+    node.name = name;
+    FillMeta(st, &node);
+    if (S_ISLNK(st.st_mode)) {
+      std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
+      ssize_t n = readlinkat(dirfd, name.c_str(), target.data(), target.size());
+      if (n < 0) return Skip(path, Status::FromErrno(errno, "readlink"));
+      target.resize(static_cast<size_t>(n));
+      node.type = NodeType::kSymlink;
+      node.link_target = target;
+      node.size = 0;
+      ++stats_.symlinks;
+      return std::optional<Node>(node);
+    }
+    if (S_ISDIR(st.st_mode)) {
+      int fd = openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0) return Skip(path, Status::FromErrno(errno, "open directory"));
+      FdCloser closer(fd);
+      node.type = NodeType::kDir;
+      node.size = 0;
+      ASSIGN_OR_RETURN(node.subtree, SaveDir(fd, path));
+      ++stats_.dirs;
+      return std::optional<Node>(node);
+    }
+    if (!S_ISREG(st.st_mode)) {
+      if (reporter_) reporter_->Notice(path, "not a file, directory or symlink: not backed up");
+      return std::optional<Node>();
+    }
+    int fd = openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+    if (fd < 0 && errno == EPERM)  // O_NOATIME needs ownership
+      fd = openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return Skip(path, Status::FromErrno(errno, "open"));
+    FdCloser closer(fd);
+    struct stat before;
+    if (fstat(fd, &before) != 0 || !S_ISREG(before.st_mode))
+      return Skip(path, Status::IOError("changed type while being opened"));
+    FillMeta(before, &node);
+    node.type = NodeType::kFile;
+    pending->push_back(std::make_unique<std::deque<Id>>());
+    FdReader reader(fd);
+    Result<uint64_t> size = SaveContent(&reader, pending->back().get(), path);
+    if (!size.ok()) {
+      if (!pool_.error().ok()) return size.status();  // a repository failure, not this file's
+      // Tasks may still fill its slots: keep the deque alive until the pool is done.
+      orphaned_.push_back(std::move(pending->back()));
+      pending->pop_back();
+      return Skip(path, size.status());
+    }
+    node.size = *size;
+    struct stat after;
+    if (fstat(fd, &after) == 0 &&
+        (after.st_size != before.st_size || ToNs(after.st_mtim) != ToNs(before.st_mtim) ||
+         static_cast<uint64_t>(before.st_size) != *size)) {
+      node.flags |= kNodeChangedDuringRead;
+      if (reporter_) reporter_->Notice(path, "changed while it was being read");
+    }
+    ++stats_.files;
+    return std::optional<Node>(node);
+  }
+
+  Result<Id> SaveDir(int dirfd, const std::string& path) {
+    std::vector<std::string> names;
+    {
+      int fd = dup(dirfd);
+      if (fd < 0) return Status::FromErrno(errno, "dup");
+      DIR* dir = fdopendir(fd);
+      if (!dir) {
+        close(fd);
+        return Status::FromErrno(errno, "opendir " + path);
+      }
+      errno = 0;
+      while (struct dirent* e = readdir(dir)) {
+        std::string n = e->d_name;
+        if (n != "." && n != "..") names.push_back(n);
+        errno = 0;
+      }
+      int err = errno;
+      closedir(dir);
+      if (err) {
+        Skip(path, Status::FromErrno(err, "read directory")).status().IgnoreError();
+      }
+    }
+    Tree tree;
+    std::vector<std::unique_ptr<std::deque<Id>>> pending;
+    std::vector<size_t> pending_node;
+    for (const std::string& name : names) {
+      size_t before = pending.size();
+      ASSIGN_OR_RETURN(std::optional<Node> node, SaveEntry(dirfd, name, path + "/" + name, &pending));
+      if (!node) continue;
+      if (pending.size() > before) pending_node.push_back(tree.nodes.size());
+      tree.nodes.push_back(std::move(*node));
+    }
+    RETURN_IF_ERROR(pool_.Wait());
+    for (size_t i = 0; i < pending.size(); ++i)
+      tree.nodes[pending_node[i]].content.assign(pending[i]->begin(), pending[i]->end());
+    return SaveTree(std::move(tree));
+  }
+
+  Status Finish() {
+    RETURN_IF_ERROR(pool_.Wait());
+    return repo_->Flush();
+  }
+
+  Result<Tree> RootFromPaths(const std::vector<std::string>& paths, std::vector<std::string>* abs) {
+    Tree root;
+    std::set<std::string> seen;
+    for (const std::string& p : paths) {
+      std::filesystem::path ap = std::filesystem::absolute(p).lexically_normal();
+      std::string s = ap.string();
+      while (s.size() > 1 && s.back() == '/') s.pop_back();
+      std::filesystem::path norm(s);
+      std::string name = norm.filename().string();
+      if (name.empty() || s == "/")
+        return Status::InvalidArgument("cannot back up '/' as a whole; name the folders under it");
+      if (!seen.insert(name).second)
+        return Status::InvalidArgument("two paths end in the same name '" + name +
+                                       "'; back them up in separate snapshots");
+      std::string parent = norm.parent_path().string();
+      int dirfd = open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dirfd < 0) return Status::FromErrno(errno, "open " + parent);
+      FdCloser closer(dirfd);
+      struct stat st;
+      if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return Status::FromErrno(errno, s);
+      std::vector<std::unique_ptr<std::deque<Id>>> pending;
+      ASSIGN_OR_RETURN(std::optional<Node> node, SaveEntry(dirfd, name, s, &pending));
+      RETURN_IF_ERROR(pool_.Wait());
+      if (!node) continue;
+      if (!pending.empty()) node->content.assign(pending[0]->begin(), pending[0]->end());
+      root.nodes.push_back(std::move(*node));
+      abs->push_back(s);
+    }
+    return root;
+  }
+
+  void CountFile() { ++stats_.files; }
+
+  SnapshotStats Stats() {
+    SnapshotStats s = stats_;
+    s.blobs_added = blobs_added_.load();
+    s.bytes_added_raw = bytes_added_raw_.load();
+    s.bytes_added_stored = bytes_added_stored_.load();
+    return s;
+  }
+
+ private:
+  Result<std::optional<Node>> Skip(const std::string& path, const Status& status) {
+    ++stats_.errors;
+    if (reporter_) reporter_->Problem(path, status);
+    return std::optional<Node>();
+  }
+
+  void FillMeta(const struct stat& st, Node* node) {
+    node->mode = st.st_mode & 07777;
+    node->uid = st.st_uid;
+    node->gid = st.st_gid;
+    node->user = UserName(st.st_uid);
+    node->group = GroupName(st.st_gid);
+    node->mtime_ns = ToNs(st.st_mtim);
+    node->ctime_ns = ToNs(st.st_ctim);
+    node->inode = st.st_ino;
+    node->device = st.st_dev;
+    node->size = static_cast<uint64_t>(st.st_size);
+  }
+
+  std::string UserName(uid_t uid) {
+    auto it = users_.find(uid);
+    if (it != users_.end()) return it->second;
+    struct passwd pw, *res = nullptr;
+    char buf[4096];
+    std::string name = getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res ? pw.pw_name : "";
+    return users_[uid] = name;
+  }
+  std::string GroupName(gid_t gid) {
+    auto it = groups_.find(gid);
+    if (it != groups_.end()) return it->second;
+    struct group gr, *res = nullptr;
+    char buf[4096];
+    std::string name = getgrgid_r(gid, &gr, buf, sizeof(buf), &res) == 0 && res ? gr.gr_name : "";
+    return groups_[gid] = name;
+  }
+
+  Repository* repo_;
+  Reporter* reporter_;
+  int threads_;
+  SnapshotStats stats_;
+  std::atomic<uint64_t> blobs_added_{0}, bytes_added_raw_{0}, bytes_added_stored_{0};
+  uint64_t bytes_done_ = 0;
+  std::map<uid_t, std::string> users_;
+  std::map<gid_t, std::string> groups_;
+  std::vector<std::unique_ptr<std::deque<Id>>> orphaned_;
+  TaskGroup pool_;  // last: destroyed (joined) first, while the rest is still alive
+};
+
+Snapshot NewSnapshot(const BackupOptions& options, const std::string& default_kind) {
+  Snapshot s;
+  s.time_ns = options.time_ns ? options.time_ns : NowNs();
+  s.host = options.host.empty() ? Hostname() : options.host;
+  struct passwd pw, *res = nullptr;
+  char buf[4096];
+  if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &res) == 0 && res) s.user = pw.pw_name;
+  s.tags = options.tags;
+  std::sort(s.tags.begin(), s.tags.end());
+  s.tags.erase(std::unique(s.tags.begin(), s.tags.end()), s.tags.end());
+  s.kind = options.kind.empty() ? default_kind : options.kind;
+  return s;
+}
+
+Result<BackupResult> Commit(Repository* repo, Archiver* archiver, Snapshot snap) {
+  RETURN_IF_ERROR(archiver->Finish());
+  snap.stats = archiver->Stats();
+  if (snap.stats.errors) snap.flags |= kSnapshotPartial;
+  ASSIGN_OR_RETURN(Id id, repo->SaveSnapshot(snap));
+  return BackupResult{id, std::move(snap)};
+}
+
+}  // namespace
+
+Result<BackupResult> BackupPaths(Repository* repo, const std::vector<std::string>& paths,
+                                 const BackupOptions& options, Reporter* reporter) {
+  if (paths.empty()) return Status::InvalidArgument("nothing to back up: no paths given");
+  Snapshot snap = NewSnapshot(options, "files");
+  auto archiver = std::make_unique<Archiver>(repo, options, reporter);
+  ASSIGN_OR_RETURN(Tree root, archiver->RootFromPaths(paths, &snap.paths));
+  ASSIGN_OR_RETURN(snap.tree, archiver->SaveTree(std::move(root)));
+  return Commit(repo, archiver.get(), std::move(snap));
+}
+
+Result<BackupResult> BackupStream(Repository* repo, Reader* input, const std::string& name,
+                                  const BackupOptions& options, Reporter* reporter,
+                                  const std::function<Status()>& producer_status) {
+  if (!IsValidNodeName(name))
+    return Status::InvalidArgument("invalid stream name '" + name + "' (a file name, no '/')");
+  Snapshot snap = NewSnapshot(options, "stream");
+  snap.stdin_name = name;
+  auto archiver = std::make_unique<Archiver>(repo, options, reporter);
+  std::deque<Id> ids;
+  Result<uint64_t> size = archiver->SaveContent(input, &ids, name);
+  Status pool = archiver->Finish();
+  if (!size.ok()) return size.status().WithContext("read input");
+  RETURN_IF_ERROR(pool);
+  if (producer_status) RETURN_IF_ERROR(producer_status());
+  Node node;
+  node.name = name;
+  node.type = NodeType::kFile;
+  node.mode = 0600;
+  node.uid = geteuid();
+  node.gid = getegid();
+  node.mtime_ns = node.ctime_ns = snap.time_ns;
+  node.size = *size;
+  node.content.assign(ids.begin(), ids.end());
+  archiver->CountFile();
+  Tree root;
+  root.nodes.push_back(std::move(node));
+  ASSIGN_OR_RETURN(snap.tree, archiver->SaveTree(std::move(root)));
+  return Commit(repo, archiver.get(), std::move(snap));
+}
+
+}  // namespace cairn

@@ -1,0 +1,46 @@
+// Backup: turning files, trees and streams into a snapshot.
+//
+// Content is chunked on the calling thread and chunks are hashed, deduplicated,
+// compressed and sealed on worker threads; memory is bounded by the queue depth
+// times the maximum chunk size, whatever the input size. Nothing is committed
+// until every blob is durable: the snapshot object is written last.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/io.h"
+#include "common/status.h"
+#include "repo/reporter.h"
+#include "repo/repository.h"
+
+namespace cairn {
+
+struct BackupOptions {
+  std::string host;  // empty: this machine's hostname
+  std::vector<std::string> tags;
+  std::string kind;  // empty: "files" for paths, "stream" for streams
+  int threads = 0;   // 0: one per core
+  int64_t time_ns = 0;  // 0: now
+};
+
+struct BackupResult {
+  Id snapshot_id;
+  Snapshot snapshot;
+};
+
+// Backs up files, directories and symlinks. Each path becomes an entry of the snapshot's root
+// tree named by its last component. Unreadable entries are reported and skipped, and the
+// snapshot is then marked partial.
+Result<BackupResult> BackupPaths(Repository* repo, const std::vector<std::string>& paths,
+                                 const BackupOptions& options, Reporter* reporter);
+
+// Backs up a byte stream as one file named `name`. `producer_status` is called after the end of
+// input and before anything is committed: if it fails (the producing command failed), no
+// snapshot is written and its status is returned.
+Result<BackupResult> BackupStream(Repository* repo, Reader* input, const std::string& name,
+                                  const BackupOptions& options, Reporter* reporter,
+                                  const std::function<Status()>& producer_status);
+
+}  // namespace cairn

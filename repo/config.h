@@ -1,0 +1,33 @@
+// The repository config object: format version, repository id, and the
+// parameters every writer must agree on (chunker, encryption). Written once by
+// `init`, never changed. Stored as JSON so an operator can read it without
+// cairn; its integrity is checked with an HMAC under the id key once the master
+// key is open (see docs/FORMAT.md "config").
+#pragma once
+
+#include <string>
+
+#include "chunker/fastcdc.h"
+#include "common/bytes.h"
+#include "common/status.h"
+#include "store/crypto.h"
+
+namespace cairn {
+
+struct RepoConfig {
+  uint32_t version = 0;
+  std::string id;  // 64 hex digits, random
+  bool encrypted = true;
+  ChunkerParams chunker;
+  uint64_t pack_size = 0;
+  int compression_level = 0;
+
+  // Serializes with a MAC under mac_key.
+  Bytes Encode(const Key32& mac_key) const;
+  // Parses without checking the MAC (the key is not open yet when the config is first read).
+  static Result<RepoConfig> Decode(ByteView bytes);
+  // Checks the MAC written by Encode.
+  static Status Verify(ByteView bytes, const Key32& mac_key);
+};
+
+}  // namespace cairn

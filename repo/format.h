@@ -1,0 +1,39 @@
+// Constants of the repository format. Each one is specified in docs/FORMAT.md;
+// change neither without changing the other (and the format version).
+#pragma once
+
+#include <cstdint>
+
+namespace cairn {
+
+// The repository format version written into `config`. See docs/FORMAT.md "Versions".
+inline constexpr uint32_t kFormatVersion = 1;
+// Oldest format version this build can open.
+inline constexpr uint32_t kOldestReadableFormat = 1;
+
+// Versions of the binary structures (first byte of each plaintext).
+inline constexpr uint8_t kPackTrailerVersion = 1;
+inline constexpr uint8_t kIndexFileVersion = 1;
+inline constexpr uint8_t kTreeVersion = 1;
+inline constexpr uint8_t kSnapshotVersion = 1;
+
+// Pack files start and end with this magic: "CAIRNPK" and the pack layout version.
+// It lets `file` and humans recognise a pack and find the trailer from the end.
+inline constexpr char kPackMagic[8] = {'C', 'A', 'I', 'R', 'N', 'P', 'K', 1};
+inline constexpr uint64_t kPackMagicSize = 8;
+// Bytes after the trailer envelope: u32 trailer-envelope length + magic.
+inline constexpr uint64_t kPackFooterSize = 4 + kPackMagicSize;
+
+enum class BlobType : uint8_t { kData = 0, kTree = 1 };
+
+// Limits that bound what a parser will accept from a (possibly hostile) repository.
+inline constexpr uint64_t kMaxBlobRawSize = 64ull << 20;     // >= max chunk size, trees
+inline constexpr uint64_t kMaxTrailerSize = 256ull << 20;
+inline constexpr uint64_t kMaxNameBytes = 4096;
+inline constexpr uint64_t kMaxStringBytes = 1ull << 20;
+
+// Default pack target size. Packs close when the next blob would pass it.
+inline constexpr uint64_t kDefaultPackSize = 32ull << 20;
+inline constexpr int kDefaultCompressionLevel = 3;
+
+}  // namespace cairn

@@ -1,0 +1,252 @@
+#include "repo/index.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <filesystem>
+#include <mutex>
+#include <unordered_map>
+
+namespace cairn {
+
+namespace {
+
+// Key prefixes (docs/DESIGN.md "Local index").
+constexpr char kBlobPrefix = 'b';   // 'b' type id -> pack id, offset, length, raw length, comp
+constexpr char kPackPrefix = 'p';   // 'p' pack id -> size
+constexpr char kFilePrefix = 'i';   // 'i' index file id -> ""
+const char kSchemaKey[] = "schema";
+const char kSchemaValue[] = "cairn-index-1";
+
+std::string BlobKey(BlobType type, const Id& id) {
+  std::string k(1, kBlobPrefix);
+  k.push_back(static_cast<char>(type));
+  k.append(reinterpret_cast<const char*>(id.bytes.data()), Id::kSize);
+  return k;
+}
+std::string IdKey(char prefix, const Id& id) {
+  std::string k(1, prefix);
+  k.append(reinterpret_cast<const char*>(id.bytes.data()), Id::kSize);
+  return k;
+}
+Id IdFromKey(const rocksdb::Slice& key, size_t skip) {
+  return Id::FromBytes(ByteView(reinterpret_cast<const uint8_t*>(key.data()) + skip, Id::kSize));
+}
+
+std::string EncodeLocation(const Id& pack, const BlobEntry& e) {
+  Encoder enc;
+  enc.PutId(pack);
+  enc.Varint(e.offset);
+  enc.Varint(e.length);
+  enc.Varint(e.raw_length);
+  enc.U8(static_cast<uint8_t>(e.compression));
+  return std::string(AsString(enc.buffer()));
+}
+
+Result<BlobLocation> DecodeLocation(BlobType type, const Id& id, const rocksdb::Slice& v) {
+  Decoder dec(ByteView(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
+  BlobLocation loc;
+  loc.entry.type = type;
+  loc.entry.id = id;
+  ASSIGN_OR_RETURN(loc.pack, dec.GetId());
+  ASSIGN_OR_RETURN(loc.entry.offset, dec.Varint());
+  ASSIGN_OR_RETURN(loc.entry.length, dec.Varint());
+  ASSIGN_OR_RETURN(loc.entry.raw_length, dec.Varint());
+  ASSIGN_OR_RETURN(uint8_t comp, dec.U8());
+  loc.entry.compression = static_cast<Compression>(comp);
+  return loc;
+}
+
+Status FromRocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return Status::OK();
+  if (s.IsNoSpace()) return Status::NoSpace("index database: " + what + ": " + s.ToString());
+  return Status::IOError("index database: " + what + ": " + s.ToString());
+}
+
+class RocksIndex : public Index {
+ public:
+  RocksIndex(std::unique_ptr<rocksdb::DB> db, bool read_only)
+      : db_(std::move(db)), read_only_(read_only) {}
+
+  Result<std::optional<BlobLocation>> Lookup(BlobType type, const Id& id) override {
+    std::string key = BlobKey(type, id);
+    if (read_only_) {
+      std::lock_guard<std::mutex> l(mu_);
+      auto it = overlay_.find(key);
+      if (it != overlay_.end()) {
+        ASSIGN_OR_RETURN(BlobLocation loc, DecodeLocation(type, id, it->second));
+        return std::optional<BlobLocation>(loc);
+      }
+    }
+    std::string value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, &value);
+    if (s.IsNotFound()) return std::optional<BlobLocation>();
+    RETURN_IF_ERROR(FromRocks(s, "get"));
+    ASSIGN_OR_RETURN(BlobLocation loc, DecodeLocation(type, id, value));
+    return std::optional<BlobLocation>(loc);
+  }
+
+  Status AddIndexFile(const Id& index_id, const std::vector<IndexedPack>& packs) override {
+    rocksdb::WriteBatch batch;
+    for (const IndexedPack& p : packs) {
+      Encoder size;
+      size.Varint(p.pack_size);
+      batch.Put(IdKey(kPackPrefix, p.pack_id), std::string(AsString(size.buffer())));
+      for (const BlobEntry& e : p.blobs) batch.Put(BlobKey(e.type, e.id), EncodeLocation(p.pack_id, e));
+    }
+    batch.Put(IdKey(kFilePrefix, index_id), "");
+    if (read_only_) return ApplyToOverlay(batch);
+    rocksdb::WriteOptions wo;
+    wo.disableWAL = true;  // derived data: a crash just means re-absorbing index files
+    return FromRocks(db_->Write(wo, &batch), "write");
+  }
+
+  Result<std::vector<Id>> IndexFiles() override {
+    std::vector<Id> ids;
+    RETURN_IF_ERROR(Scan(kFilePrefix, [&](const rocksdb::Slice& k, const rocksdb::Slice&) {
+      ids.push_back(IdFromKey(k, 1));
+      return Status::OK();
+    }));
+    return ids;
+  }
+
+  Status ForEachPack(const std::function<Status(const Id&, uint64_t)>& fn) override {
+    return Scan(kPackPrefix, [&](const rocksdb::Slice& k, const rocksdb::Slice& v) -> Status {
+      Decoder dec(ByteView(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
+      ASSIGN_OR_RETURN(uint64_t size, dec.Varint());
+      return fn(IdFromKey(k, 1), size);
+    });
+  }
+
+  Status ForEachBlob(const std::function<Status(const BlobLocation&)>& fn) override {
+    return Scan(kBlobPrefix, [&](const rocksdb::Slice& k, const rocksdb::Slice& v) -> Status {
+      BlobType type = static_cast<BlobType>(k[1]);
+      ASSIGN_OR_RETURN(BlobLocation loc, DecodeLocation(type, IdFromKey(k, 2), v));
+      return fn(loc);
+    });
+  }
+
+  Status Clear() override {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      overlay_.clear();
+      cleared_ = true;
+    }
+    if (read_only_) return Status::OK();
+    for (char prefix : {kBlobPrefix, kPackPrefix, kFilePrefix}) {
+      std::string begin(1, prefix), end(1, static_cast<char>(prefix + 1));
+      RETURN_IF_ERROR(FromRocks(db_->DeleteRange(rocksdb::WriteOptions(), db_->DefaultColumnFamily(),
+                                                 begin, end),
+                                "clear"));
+    }
+    return Status::OK();
+  }
+
+  bool read_only() const override { return read_only_; }
+
+  Status MarkSchema() { return FromRocks(db_->Put(rocksdb::WriteOptions(), kSchemaKey, kSchemaValue), "put"); }
+
+ private:
+  Status ApplyToOverlay(const rocksdb::WriteBatch& batch) {
+    struct Handler : rocksdb::WriteBatch::Handler {
+      std::unordered_map<std::string, std::string>* out;
+      rocksdb::Status PutCF(uint32_t, const rocksdb::Slice& k, const rocksdb::Slice& v) override {
+        (*out)[k.ToString()] = v.ToString();
+        return rocksdb::Status::OK();
+      }
+    } h;
+    std::lock_guard<std::mutex> l(mu_);
+    h.out = &overlay_;
+    return FromRocks(batch.Iterate(&h), "overlay");
+  }
+
+  // Visits keys with a prefix: the database's (unless cleared in read-only mode) and the overlay's.
+  Status Scan(char prefix, const std::function<Status(const rocksdb::Slice&, const rocksdb::Slice&)>& fn) {
+    bool use_db = true;
+    std::vector<std::pair<std::string, std::string>> extra;
+    if (read_only_) {
+      std::lock_guard<std::mutex> l(mu_);
+      use_db = !cleared_;
+      for (const auto& [k, v] : overlay_)
+        if (!k.empty() && k[0] == prefix) extra.emplace_back(k, v);
+    }
+    if (use_db) {
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+      std::string p(1, prefix);
+      for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
+        if (read_only_) {
+          std::lock_guard<std::mutex> l(mu_);
+          if (overlay_.count(it->key().ToString())) continue;  // visited below
+        }
+        RETURN_IF_ERROR(fn(it->key(), it->value()));
+      }
+      RETURN_IF_ERROR(FromRocks(it->status(), "scan"));
+    }
+    for (const auto& [k, v] : extra) RETURN_IF_ERROR(fn(k, v));
+    return Status::OK();
+  }
+
+  std::unique_ptr<rocksdb::DB> db_;
+  const bool read_only_;
+  std::mutex mu_;
+  std::unordered_map<std::string, std::string> overlay_;  // GUARDED_BY(mu_), read-only mode
+  bool cleared_ = false;                                  // GUARDED_BY(mu_)
+};
+
+rocksdb::Options DbOptions() {
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.max_open_files = 256;
+  o.keep_log_file_num = 2;
+  o.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  o.write_buffer_size = 32 << 20;
+  rocksdb::BlockBasedTableOptions t;
+  t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));  // most dedup lookups miss
+  t.block_cache = rocksdb::NewLRUCache(64 << 20);
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  return o;
+}
+
+Result<std::unique_ptr<rocksdb::DB>> OpenDb(const std::string& dir, bool read_only) {
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = read_only ? rocksdb::DB::OpenForReadOnly(DbOptions(), dir, &raw)
+                                : rocksdb::DB::Open(DbOptions(), dir, &raw);
+  if (!s.ok()) return FromRocks(s, "open " + dir);
+  return std::unique_ptr<rocksdb::DB>(raw);
+}
+
+bool SchemaMatches(rocksdb::DB* db) {
+  std::string v;
+  return db->Get(rocksdb::ReadOptions(), kSchemaKey, &v).ok() && v == kSchemaValue;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Index>> Index::Open(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::IOError("create index folder " + dir + ": " + ec.message());
+  Result<std::unique_ptr<rocksdb::DB>> db = OpenDb(dir, false);
+  if (!db.ok()) {
+    // Held by another cairn process: share it read-only rather than wait.
+    Result<std::unique_ptr<rocksdb::DB>> ro = OpenDb(dir, true);
+    if (ro.ok() && SchemaMatches(ro->get()))
+      return std::unique_ptr<Index>(new RocksIndex(std::move(ro).value(), true));
+    // Unreadable: it is derived data, so start over.
+    std::filesystem::remove_all(dir, ec);
+    std::filesystem::create_directories(dir, ec);
+    db = OpenDb(dir, false);
+    if (!db.ok()) return db.status();
+  }
+  bool fresh = !SchemaMatches(db->get());
+  std::unique_ptr<RocksIndex> idx(new RocksIndex(std::move(db).value(), false));
+  if (fresh) {
+    RETURN_IF_ERROR(idx->Clear());
+    RETURN_IF_ERROR(idx->MarkSchema());
+  }
+  return std::unique_ptr<Index>(std::move(idx));
+}
+
+}  // namespace cairn

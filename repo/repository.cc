@@ -1,0 +1,416 @@
+#include "repo/repository.h"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "repo/format.h"
+#include "repo/index_file.h"
+
+namespace cairn {
+
+namespace {
+// Write an index file at least every this many packs, so a long session that is
+// killed leaves few packs that only a rebuild from packs can find.
+constexpr size_t kPacksPerIndexFile = 16;
+
+int TypeSlot(BlobType t) { return t == BlobType::kTree ? 1 : 0; }
+
+ObjectName ConfigName() { return {ObjectType::kConfig, ""}; }
+}  // namespace
+
+struct Repository::Packer {
+  PackBuilder builder;
+};
+
+Status Repository::Init(Backend* backend, std::string_view password, const InitOptions& options) {
+  RETURN_IF_ERROR(options.chunker.Validate());
+  if (options.pack_size < (1u << 20)) return Status::InvalidArgument("pack size below 1 MiB");
+  Result<uint64_t> existing = backend->Stat(ConfigName());
+  if (existing.ok()) return Status::AlreadyExists("a repository already exists at " + backend->Location());
+  MasterKey key = MasterKey::Generate();
+  RepoConfig config;
+  config.version = kFormatVersion;
+  config.id = ToHex(RandomBytes(32));
+  config.encrypted = options.encrypt;
+  config.chunker = options.chunker;
+  config.pack_size = options.pack_size;
+  config.compression_level = options.compression_level;
+  ASSIGN_OR_RETURN(Bytes keyfile, SealKeyFile(key, options.encrypt, password, options.scrypt));
+  // The key goes first: a config without a key is an unusable repository, while
+  // a key without a config is simply not a repository yet, and init can be retried.
+  RETURN_IF_ERROR_CTX(backend->Put({ObjectType::kKey, Sha256(keyfile).Hex()}, keyfile), "write key");
+  RETURN_IF_ERROR_CTX(backend->Put(ConfigName(), config.Encode(key.id_key)), "write config");
+  return Status::OK();
+}
+
+Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<Backend> backend,
+                                                     std::string_view password,
+                                                     const OpenOptions& options) {
+  Result<Bytes> config_bytes = backend->Get(ConfigName());
+  if (!config_bytes.ok()) {
+    if (config_bytes.status().code() == Code::kNotFound)
+      return Status::RepoNotFound("no repository at " + backend->Location());
+    return config_bytes.status().WithContext("read config");
+  }
+  std::unique_ptr<Repository> repo(new Repository());
+  ASSIGN_OR_RETURN(repo->config_, RepoConfig::Decode(*config_bytes));
+  ASSIGN_OR_RETURN(MasterKey key, LoadMasterKey(backend.get(), password));
+  RETURN_IF_ERROR(RepoConfig::Verify(*config_bytes, key.id_key));
+  repo->backend_ = std::move(backend);
+  repo->id_key_ = key.id_key;
+  repo->hasher_ = std::make_unique<IdHasher>(key.id_key);
+  repo->sealer_ = std::make_unique<Sealer>(key.encryption_key, repo->config_.encrypted);
+  repo->gear_ = GearTable::FromKey(key.chunker_key);
+  for (auto& p : repo->packers_) p = std::make_unique<Packer>();
+  if (options.cache_dir.empty()) return Status::InvalidArgument("no cache folder for the index");
+  ASSIGN_OR_RETURN(repo->index_, Index::Open(options.cache_dir + "/" + repo->config_.id + "/index"));
+  RETURN_IF_ERROR_CTX(repo->SyncIndex(), "index");
+  return repo;
+}
+
+Repository::~Repository() {
+  std::unique_lock<std::mutex> l(mu_);
+  uploads_done_.wait(l, [&] { return uploads_in_flight_ == 0; });
+  Wipe(id_key_.data(), id_key_.size());
+}
+
+// ---------------------------------------------------------------- writing
+
+Result<bool> Repository::HasBlob(BlobType type, const Id& id) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    int slot = TypeSlot(type);
+    if (queued_[slot].count(id) || unindexed_[slot].count(id)) return true;
+  }
+  ASSIGN_OR_RETURN(std::optional<BlobLocation> loc, index_->Lookup(type, id));
+  return loc.has_value();
+}
+
+Result<bool> Repository::AddSealed(SealedBlob blob) {
+  std::unique_lock<std::mutex> l(mu_);
+  RETURN_IF_ERROR(sticky_error_);
+  int slot = TypeSlot(blob.type);
+  if (queued_[slot].count(blob.id) || unindexed_[slot].count(blob.id)) return false;
+  queued_[slot].insert(blob.id);
+  Packer* packer = packers_[slot].get();
+  packer->builder.Add(blob);
+  if (packer->builder.size_bytes() >= config_.pack_size) RETURN_IF_ERROR(FinishPack(packer, l));
+  return true;
+}
+
+Result<SaveResult> Repository::SaveBlob(BlobType type, ByteView plaintext) {
+  SaveResult r;
+  r.id = hasher_->Hash(plaintext);
+  ASSIGN_OR_RETURN(bool known, HasBlob(type, r.id));
+  if (known) return r;
+  SealedBlob sealed = SealBlob(type, r.id, plaintext, config_.compression_level, *sealer_);
+  uint64_t size = sealed.envelope.size();
+  ASSIGN_OR_RETURN(r.added, AddSealed(std::move(sealed)));
+  if (r.added) r.stored_bytes = size;
+  return r;
+}
+
+// Called with `lock` held; releases it during the upload.
+Status Repository::FinishPack(Packer* packer, std::unique_lock<std::mutex>& lock) {
+  std::vector<BlobEntry> entries = packer->builder.entries();
+  Bytes bytes = packer->builder.Finish(*sealer_);
+  ++uploads_in_flight_;
+  lock.unlock();
+  Id pack_id = Sha256(bytes);
+  Status put = backend_->Put({ObjectType::kData, pack_id.Hex()}, bytes);
+  lock.lock();
+  --uploads_in_flight_;
+  for (const BlobEntry& e : entries) queued_[TypeSlot(e.type)].erase(e.id);
+  if (!put.ok()) {
+    put = put.WithContext("write pack " + pack_id.ShortHex());
+    if (sticky_error_.ok()) sticky_error_ = put;
+    uploads_done_.notify_all();
+    return put;
+  }
+  for (const BlobEntry& e : entries) unindexed_[TypeSlot(e.type)][e.id] = BlobLocation{pack_id, e};
+  unindexed_packs_.push_back(IndexedPack{pack_id, bytes.size(), std::move(entries)});
+  uploads_done_.notify_all();
+  if (unindexed_packs_.size() >= kPacksPerIndexFile) {
+    std::vector<IndexedPack> packs = std::move(unindexed_packs_);
+    unindexed_packs_.clear();
+    ++uploads_in_flight_;
+    lock.unlock();
+    Status s = WriteIndexFile(std::move(packs));
+    lock.lock();
+    --uploads_in_flight_;
+    uploads_done_.notify_all();
+    if (!s.ok() && sticky_error_.ok()) sticky_error_ = s;
+    return s;
+  }
+  return Status::OK();
+}
+
+// Writes one index file, then moves its blobs from memory into the local index.
+Status Repository::WriteIndexFile(std::vector<IndexedPack> packs) {
+  Bytes sealed;
+  sealer_->Seal(EncodeIndexFile(packs), &sealed);
+  Id index_id = Sha256(sealed);
+  RETURN_IF_ERROR_CTX(backend_->Put({ObjectType::kIndex, index_id.Hex()}, sealed),
+                      "write index file");
+  RETURN_IF_ERROR(index_->AddIndexFile(index_id, packs));
+  std::lock_guard<std::mutex> l(mu_);
+  for (const IndexedPack& p : packs)
+    for (const BlobEntry& e : p.blobs) unindexed_[TypeSlot(e.type)].erase(e.id);
+  return Status::OK();
+}
+
+Status Repository::Flush() {
+  std::unique_lock<std::mutex> l(mu_);
+  uploads_done_.wait(l, [&] { return uploads_in_flight_ == 0; });
+  RETURN_IF_ERROR(sticky_error_);
+  for (auto& packer : packers_) {
+    if (!packer->builder.empty()) RETURN_IF_ERROR(FinishPack(packer.get(), l));
+    uploads_done_.wait(l, [&] { return uploads_in_flight_ == 0; });
+  }
+  RETURN_IF_ERROR(sticky_error_);
+  if (unindexed_packs_.empty()) return Status::OK();
+  std::vector<IndexedPack> packs = std::move(unindexed_packs_);
+  unindexed_packs_.clear();
+  l.unlock();
+  Status s = WriteIndexFile(std::move(packs));
+  if (!s.ok()) {
+    std::lock_guard<std::mutex> g(mu_);
+    if (sticky_error_.ok()) sticky_error_ = s;
+  }
+  return s;
+}
+
+Result<Id> Repository::SaveSnapshot(const Snapshot& snapshot) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    RETURN_IF_ERROR(sticky_error_);
+    for (int slot = 0; slot < 2; ++slot)
+      if (!packers_[slot]->builder.empty() || !unindexed_packs_.empty())
+        return Status::InvalidArgument("SaveSnapshot before Flush");
+  }
+  Bytes sealed;
+  sealer_->Seal(EncodeSnapshot(snapshot), &sealed);
+  Id id = Sha256(sealed);
+  RETURN_IF_ERROR_CTX(backend_->Put({ObjectType::kSnapshot, id.Hex()}, sealed), "write snapshot");
+  return id;
+}
+
+// ---------------------------------------------------------------- reading
+
+Result<BlobLocation> Repository::FindBlob(BlobType type, const Id& id) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto& m = unindexed_[TypeSlot(type)];
+    auto it = m.find(id);
+    if (it != m.end()) return it->second;
+  }
+  ASSIGN_OR_RETURN(std::optional<BlobLocation> loc, index_->Lookup(type, id));
+  if (!loc) {
+    return Status::Corruption(std::string(type == BlobType::kTree ? "tree " : "blob ") + id.Hex() +
+                              ": not in the index (missing from the repository)");
+  }
+  return *loc;
+}
+
+Result<Bytes> Repository::LoadBlob(BlobType type, const Id& id) {
+  ASSIGN_OR_RETURN(BlobLocation loc, FindBlob(type, id));
+  std::string pack_name = loc.pack.Hex();
+  ASSIGN_OR_RETURN_CTX(Bytes envelope,
+                       backend_->GetRange({ObjectType::kData, pack_name}, loc.entry.offset,
+                                          loc.entry.length),
+                       "blob " + id.Hex() + ": pack " + pack_name);
+  Result<Bytes> plain = OpenBlob(loc.entry, envelope, *sealer_, *hasher_);
+  if (!plain.ok()) return plain.status().WithContext("pack " + pack_name);
+  return plain;
+}
+
+Result<Tree> Repository::LoadTree(const Id& id) {
+  ASSIGN_OR_RETURN(Bytes plain, LoadBlob(BlobType::kTree, id));
+  ASSIGN_OR_RETURN_CTX(Tree tree, DecodeTree(plain), "tree " + id.Hex());
+  return tree;
+}
+
+Result<std::vector<SnapshotRef>> Repository::ListSnapshots() {
+  std::vector<std::string> names;
+  RETURN_IF_ERROR(backend_->List(ObjectType::kSnapshot, [&](const std::string& name, uint64_t) {
+    names.push_back(name);
+    return Status::OK();
+  }));
+  std::vector<SnapshotRef> out;
+  for (const std::string& name : names) {
+    Result<SnapshotRef> ref = [&]() -> Result<SnapshotRef> {
+      ASSIGN_OR_RETURN(Bytes sealed, backend_->Get({ObjectType::kSnapshot, name}));
+      ASSIGN_OR_RETURN(Id id, Id::FromHex(name));
+      if (Sha256(sealed) != id) return Status::Corruption("content does not match its name");
+      ASSIGN_OR_RETURN(Bytes plain, sealer_->Open(sealed));
+      ASSIGN_OR_RETURN(Snapshot snap, DecodeSnapshot(plain));
+      return SnapshotRef{id, std::move(snap)};
+    }();
+    if (!ref.ok()) {
+      warnings_.push_back("snapshot " + name + ": " + ref.status().message() + " (skipped)");
+      continue;
+    }
+    out.push_back(std::move(ref).value());
+  }
+  std::sort(out.begin(), out.end(), [](const SnapshotRef& a, const SnapshotRef& b) {
+    return a.snapshot.time_ns != b.snapshot.time_ns ? a.snapshot.time_ns < b.snapshot.time_ns
+                                                    : a.id < b.id;
+  });
+  return out;
+}
+
+Result<SnapshotRef> Repository::FindSnapshot(std::string_view ref) {
+  ASSIGN_OR_RETURN(std::vector<SnapshotRef> all, ListSnapshots());
+  if (ref == "latest") {
+    if (all.empty()) return Status::NotFound("the repository has no snapshots");
+    return all.back();
+  }
+  if (ref.empty() || ref.size() > 64 || ref.find_first_not_of("0123456789abcdef") != ref.npos)
+    return Status::InvalidArgument("not a snapshot id or 'latest': " + std::string(ref));
+  const SnapshotRef* found = nullptr;
+  for (const SnapshotRef& s : all) {
+    if (s.id.Hex().compare(0, ref.size(), ref) != 0) continue;
+    if (found) return Status::InvalidArgument("snapshot prefix " + std::string(ref) + " is ambiguous");
+    found = &s;
+  }
+  if (!found) return Status::NotFound("no snapshot " + std::string(ref));
+  return *found;
+}
+
+// ---------------------------------------------------------------- index
+
+Status Repository::LoadIndexFile(const std::string& name) {
+  ASSIGN_OR_RETURN(Id id, Id::FromHex(name));
+  ASSIGN_OR_RETURN(Bytes sealed, backend_->Get({ObjectType::kIndex, name}));
+  if (Sha256(sealed) != id) return Status::Corruption("content does not match its name");
+  ASSIGN_OR_RETURN(Bytes plain, sealer_->Open(sealed));
+  ASSIGN_OR_RETURN(std::vector<IndexedPack> packs, DecodeIndexFile(plain));
+  return index_->AddIndexFile(id, packs);
+}
+
+Status Repository::SyncIndex() {
+  std::unordered_set<std::string> present;
+  RETURN_IF_ERROR(backend_->List(ObjectType::kIndex, [&](const std::string& name, uint64_t) {
+    present.insert(name);
+    return Status::OK();
+  }));
+  ASSIGN_OR_RETURN(std::vector<Id> known, index_->IndexFiles());
+  std::unordered_set<std::string> absorbed;
+  bool stale = false;
+  for (const Id& id : known) {
+    absorbed.insert(id.Hex());
+    if (!present.count(id.Hex())) stale = true;
+  }
+  if (stale) {
+    // An index file vanished (prune rewrote the index): its entries may point at
+    // deleted packs, so start over from the files that exist now.
+    RETURN_IF_ERROR(index_->Clear());
+    absorbed.clear();
+  }
+  std::vector<std::string> todo;
+  for (const std::string& name : present)
+    if (!absorbed.count(name)) todo.push_back(name);
+  std::sort(todo.begin(), todo.end());
+  for (const std::string& name : todo) {
+    Status s = LoadIndexFile(name);
+    if (s.code() == Code::kCorruption) {
+      warnings_.push_back("index file " + name + ": " + s.message() +
+                          " (skipped; `cairn index rebuild --from-packs` recovers its packs)");
+      continue;
+    }
+    RETURN_IF_ERROR_CTX(s, "index file " + name);
+  }
+  return Status::OK();
+}
+
+Result<RebuildStats> Repository::RebuildIndex(bool from_packs) {
+  RETURN_IF_ERROR(Flush());
+  RebuildStats stats;
+  RETURN_IF_ERROR(index_->Clear());
+  std::vector<std::string> index_names;
+  RETURN_IF_ERROR(backend_->List(ObjectType::kIndex, [&](const std::string& name, uint64_t) {
+    index_names.push_back(name);
+    return Status::OK();
+  }));
+  if (!from_packs) {
+    for (const std::string& name : index_names) {
+      Status s = LoadIndexFile(name);
+      if (s.code() == Code::kCorruption) {
+        stats.problems.push_back("index file " + name + ": " + s.message());
+        continue;
+      }
+      RETURN_IF_ERROR_CTX(s, "index file " + name);
+      ++stats.index_files;
+    }
+    RETURN_IF_ERROR(index_->ForEachBlob([&](const BlobLocation&) {
+      ++stats.blobs;
+      return Status::OK();
+    }));
+    RETURN_IF_ERROR(index_->ForEachPack([&](const Id&, uint64_t) {
+      ++stats.packs;
+      return Status::OK();
+    }));
+    return stats;
+  }
+  // Packs named by a readable index file need no new index file.
+  std::unordered_set<Id> named;
+  for (const std::string& name : index_names) {
+    Result<std::vector<IndexedPack>> packs = [&]() -> Result<std::vector<IndexedPack>> {
+      ASSIGN_OR_RETURN(Bytes sealed, backend_->Get({ObjectType::kIndex, name}));
+      ASSIGN_OR_RETURN(Bytes plain, sealer_->Open(sealed));
+      return DecodeIndexFile(plain);
+    }();
+    if (!packs.ok()) continue;
+    ++stats.index_files;
+    for (const IndexedPack& p : *packs) named.insert(p.pack_id);
+  }
+  std::vector<std::pair<std::string, uint64_t>> pack_names;
+  RETURN_IF_ERROR(backend_->List(ObjectType::kData, [&](const std::string& name, uint64_t size) {
+    pack_names.emplace_back(name, size);
+    return Status::OK();
+  }));
+  std::sort(pack_names.begin(), pack_names.end());
+  std::vector<IndexedPack> all, orphans;
+  for (const auto& [name, size] : pack_names) {
+    ObjectName obj{ObjectType::kData, name};
+    Result<std::vector<BlobEntry>> entries =
+        ReadPackTrailer(size, *sealer_, [&](uint64_t off, uint64_t len) {
+          return backend_->GetRange(obj, off, len);
+        });
+    Result<Id> id = Id::FromHex(name);
+    if (!entries.ok() || !id.ok()) {
+      stats.problems.push_back("pack " + name + ": " +
+                               (entries.ok() ? std::string("bad name") : entries.status().message()));
+      continue;
+    }
+    IndexedPack p{*id, size, std::move(entries).value()};
+    ++stats.packs;
+    stats.blobs += p.blobs.size();
+    if (!named.count(p.pack_id)) orphans.push_back(p);
+    all.push_back(std::move(p));
+  }
+  // The local index is rebuilt from the trailers alone: they are the truth.
+  RETURN_IF_ERROR(index_->Clear());
+  Bytes sealed;
+  if (!orphans.empty()) {
+    sealer_->Seal(EncodeIndexFile(orphans), &sealed);
+    Id orphan_index = Sha256(sealed);
+    RETURN_IF_ERROR_CTX(backend_->Put({ObjectType::kIndex, orphan_index.Hex()}, sealed),
+                        "write index file");
+    ++stats.index_files_written;
+  }
+  // Record every index file as absorbed, with the pack-derived content under the first.
+  index_names.clear();
+  RETURN_IF_ERROR(backend_->List(ObjectType::kIndex, [&](const std::string& name, uint64_t) {
+    index_names.push_back(name);
+    return Status::OK();
+  }));
+  std::sort(index_names.begin(), index_names.end());
+  for (size_t i = 0; i < index_names.size(); ++i) {
+    ASSIGN_OR_RETURN(Id id, Id::FromHex(index_names[i]));
+    RETURN_IF_ERROR(index_->AddIndexFile(id, i == 0 ? all : std::vector<IndexedPack>{}));
+  }
+  return stats;
+}
+
+}  // namespace cairn

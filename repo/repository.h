@@ -1,0 +1,143 @@
+// Repository: the engine every command works through. It owns the backend,
+// the master key, the local index, and the packs a writing session is filling.
+//
+// Write ordering (docs/FORMAT.md "Write ordering"), which keeps every reader
+// consistent whatever happens to the writer:
+//   1. a pack is written whole and durable before anything names it;
+//   2. an index file naming packs is written after those packs;
+//   3. a snapshot is written after Flush() made every blob it references durable
+//      and indexed.
+// Writers only add objects with fresh names, so any number may run at once.
+//
+// Thread safety: SaveBlob/HasBlob/AddSealed/LoadBlob/FindBlob/LoadTree may be
+// called from many threads; Flush, SaveSnapshot, SyncIndex and RebuildIndex
+// must not run concurrently with saves.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "chunker/fastcdc.h"
+#include "common/bytes.h"
+#include "common/status.h"
+#include "repo/config.h"
+#include "repo/index.h"
+#include "repo/keys.h"
+#include "repo/pack.h"
+#include "repo/snapshot.h"
+#include "repo/tree.h"
+#include "store/backend.h"
+#include "store/crypto.h"
+
+namespace cairn {
+
+struct InitOptions {
+  bool encrypt = true;
+  ChunkerParams chunker = ChunkerParams::Default();
+  uint64_t pack_size = kDefaultPackSize;
+  int compression_level = kDefaultCompressionLevel;
+  ScryptParams scrypt;
+};
+
+struct OpenOptions {
+  // Folder for local derived data (the index database lives in <cache_dir>/<repo id>/index).
+  std::string cache_dir;
+};
+
+struct SnapshotRef {
+  Id id;
+  Snapshot snapshot;
+};
+
+struct SaveResult {
+  Id id;
+  bool added = false;          // false: deduplicated
+  uint64_t stored_bytes = 0;   // envelope bytes added to a pack
+};
+
+struct RebuildStats {
+  uint64_t index_files = 0, packs = 0, blobs = 0, index_files_written = 0;
+  std::vector<std::string> problems;  // unreadable packs or index files, skipped
+};
+
+class Repository {
+ public:
+  // Writes config and the first key file into an empty backend.
+  static Status Init(Backend* backend, std::string_view password, const InitOptions& options);
+  // Opens a repository: reads config, unlocks the master key, brings the local index up to date.
+  static Result<std::unique_ptr<Repository>> Open(std::unique_ptr<Backend> backend,
+                                                  std::string_view password,
+                                                  const OpenOptions& options);
+  ~Repository();
+
+  const RepoConfig& config() const { return config_; }
+  Backend* backend() { return backend_.get(); }
+  const IdHasher& hasher() const { return *hasher_; }
+  const GearTable& gear() const { return gear_; }
+  const Sealer& sealer() const { return *sealer_; }
+  // Problems met while opening that did not stop it (e.g. an unreadable index file).
+  const std::vector<std::string>& warnings() const { return warnings_; }
+
+  // --- writing ---
+  // True if a blob with this id is stored, or is being stored by this session.
+  Result<bool> HasBlob(BlobType type, const Id& id);
+  // Queues a sealed blob into the open pack of its type. Returns false (and drops it) if the id
+  // is already stored or queued. Writes the pack to the backend when it reaches the target size.
+  Result<bool> AddSealed(SealedBlob blob);
+  // Hash, dedup check, compress, seal, add.
+  Result<SaveResult> SaveBlob(BlobType type, ByteView plaintext);
+  // Writes the open packs and an index file for every pack of this session, durably.
+  Status Flush();
+  // Seals and writes a snapshot. REQUIRES: Flush() since the last save.
+  Result<Id> SaveSnapshot(const Snapshot& snapshot);
+
+  // --- reading ---
+  Result<BlobLocation> FindBlob(BlobType type, const Id& id);
+  // Loads, authenticates, decompresses and re-hashes a blob.
+  Result<Bytes> LoadBlob(BlobType type, const Id& id);
+  Result<Tree> LoadTree(const Id& id);
+  // All snapshots, oldest first. Unreadable ones are reported in warnings() and skipped.
+  Result<std::vector<SnapshotRef>> ListSnapshots();
+  // "latest" or a unique prefix of a snapshot id.
+  Result<SnapshotRef> FindSnapshot(std::string_view ref);
+
+  // --- index maintenance ---
+  // Absorbs index files written since the index was last brought up to date.
+  Status SyncIndex();
+  // Rebuilds the local index from the index files, or from every pack's trailer (writing an
+  // index file for packs no index file names).
+  Result<RebuildStats> RebuildIndex(bool from_packs);
+
+ private:
+  Repository() = default;
+  struct Packer;
+  Status FinishPack(Packer* packer, std::unique_lock<std::mutex>& lock);
+  Status WriteIndexFile(std::vector<IndexedPack> packs);
+  Status LoadIndexFile(const std::string& name);
+
+  RepoConfig config_;
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<IdHasher> hasher_;
+  std::unique_ptr<Sealer> sealer_;
+  Key32 id_key_{};
+  GearTable gear_;
+  std::unique_ptr<Index> index_;
+  std::vector<std::string> warnings_;
+
+  std::mutex mu_;
+  std::condition_variable uploads_done_;
+  std::unique_ptr<Packer> packers_[2];                  // GUARDED_BY(mu_), per BlobType
+  std::unordered_set<Id> queued_[2];                    // GUARDED_BY(mu_): in open or uploading packs
+  std::unordered_map<Id, BlobLocation> unindexed_[2];   // GUARDED_BY(mu_): in durable packs
+  std::vector<IndexedPack> unindexed_packs_;            // GUARDED_BY(mu_)
+  int uploads_in_flight_ = 0;                           // GUARDED_BY(mu_)
+  Status sticky_error_;                                 // GUARDED_BY(mu_): a failed pack write
+};
+
+}  // namespace cairn
