@@ -1,0 +1,271 @@
+// Backup and restore of real trees: round trips, damage, hostile repositories.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "repo/backup.h"
+#include "repo/restore.h"
+#include "repo/test_util.h"
+#include "repo/walker.h"
+
+namespace cairn {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::Describe;
+using testing::RandomData;
+using testing::TempDir;
+using testing::WriteFile;
+
+class CollectingReporter : public Reporter {
+ public:
+  void Problem(const std::string& path, const Status& status) override {
+    std::lock_guard<std::mutex> l(mu);
+    problems.push_back(path + ": " + status.ToString());
+  }
+  std::mutex mu;
+  std::vector<std::string> problems;
+};
+
+class BackupRestoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto backend = OpenLocalBackend(tmp_ / "repo", true);
+    ASSERT_TRUE(backend.ok());
+    ASSERT_TRUE(Repository::Init(backend->get(), "pw", testing::TestInitOptions()).ok());
+    auto reopened = OpenLocalBackend(tmp_ / "repo", false);
+    auto repo = Repository::Open(std::move(reopened).value(), "pw", OpenOptions{tmp_ / "cache"});
+    ASSERT_TRUE(repo.ok());
+    repo_ = std::move(repo).value();
+  }
+
+  // A tree with the shapes that break backup tools: empty files, a large file, many small
+  // files, deep nesting, symlinks (relative, absolute, dangling), odd names and modes.
+  std::string MakeTree() {
+    std::string src = tmp_ / "src/service";
+    WriteFile(src + "/empty", {});
+    WriteFile(src + "/big.bin", RandomData(3 << 20, 11));
+    for (int i = 0; i < 300; ++i)
+      WriteFile(src + "/many/f" + std::to_string(i), RandomData(static_cast<size_t>(i * 37 % 5000), i));
+    std::string deep = src;
+    for (int i = 0; i < 25; ++i) deep += "/d" + std::to_string(i);
+    WriteFile(deep + "/leaf.txt", AsBytes("deep"));
+    WriteFile(src + "/name with spaces\nand newline", AsBytes("x"));
+    WriteFile(src + "/-leading-dash", AsBytes("y"));
+    WriteFile(src + "/ünïcödé.txt", AsBytes("z"));
+    fs::create_symlink("big.bin", src + "/link-rel");
+    fs::create_symlink("/etc/hostname", src + "/link-abs");
+    fs::create_symlink("does/not/exist", src + "/link-dangling");
+    fs::create_directories(src + "/emptydir");
+    chmod((src + "/big.bin").c_str(), 0600);
+    chmod((src + "/empty").c_str(), 0444);
+    chmod((src + "/many").c_str(), 0750);
+    struct timespec ts[2] = {{1700000000, 123456789}, {1700000000, 123456789}};
+    utimensat(AT_FDCWD, (src + "/-leading-dash").c_str(), ts, 0);
+    return src;
+  }
+
+  Result<BackupResult> Backup(const std::vector<std::string>& paths, Reporter* r = nullptr) {
+    return BackupPaths(repo_.get(), paths, BackupOptions{}, r);
+  }
+
+  // Flips one byte in the middle of every data pack file.
+  void DamageEveryPack() {
+    for (auto& sub : fs::directory_iterator(tmp_ / "repo/data"))
+      for (auto& f : fs::directory_iterator(sub)) {
+        fs::permissions(f.path(), fs::perms::owner_read | fs::perms::owner_write);
+        int fd = open(f.path().c_str(), O_RDWR);
+        off_t size = lseek(fd, 0, SEEK_END);
+        uint8_t b;
+        pread(fd, &b, 1, size / 2);
+        b ^= 0x40;
+        pwrite(fd, &b, 1, size / 2);
+        close(fd);
+      }
+  }
+
+  TempDir tmp_;
+  std::unique_ptr<Repository> repo_;
+};
+
+TEST_F(BackupRestoreTest, TreeRoundTripIsExact) {
+  std::string src = MakeTree();
+  auto r = Backup({src});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->snapshot.partial());
+  EXPECT_EQ(r->snapshot.paths, std::vector<std::string>{src});
+  EXPECT_GE(r->snapshot.stats.files, 306u);
+  RestoreOptions ro;
+  ro.target = tmp_ / "restored";
+  ro.threads = 4;
+  auto rr = RestoreToDir(repo_.get(), r->snapshot, ro, nullptr);
+  ASSERT_TRUE(rr.ok()) << rr.status().ToString();
+  EXPECT_EQ(rr->damaged, 0u);
+  EXPECT_EQ(rr->failed, 0u);
+  EXPECT_EQ(Describe(src), Describe(tmp_ / "restored/service"));
+}
+
+TEST_F(BackupRestoreTest, UnchangedTreeAddsNothingAndChangedFileAddsLittle) {
+  std::string src = MakeTree();
+  ASSERT_TRUE(Backup({src}).ok());
+  auto again = Backup({src});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->snapshot.stats.bytes_added_raw, 0u);
+  Bytes big = testing::ReadFile(src + "/big.bin");
+  big[big.size() / 2] ^= 1;
+  WriteFile(src + "/big.bin", big);
+  auto third = Backup({src});
+  ASSERT_TRUE(third.ok());
+  // One chunk (max 32 KiB here) plus the trees on the path to it.
+  EXPECT_LT(third->snapshot.stats.bytes_added_raw, 80u * 1024);
+}
+
+TEST_F(BackupRestoreTest, IncludeRestoresOnlyMatchingPaths) {
+  std::string src = MakeTree();
+  auto r = Backup({src});
+  ASSERT_TRUE(r.ok());
+  RestoreOptions ro;
+  ro.target = tmp_ / "partial";
+  ro.includes = {"service/many/f1*", "service/link-rel"};
+  auto rr = RestoreToDir(repo_.get(), r->snapshot, ro, nullptr);
+  ASSERT_TRUE(rr.ok());
+  EXPECT_TRUE(fs::exists(tmp_ / "partial/service/many/f1"));
+  EXPECT_TRUE(fs::exists(tmp_ / "partial/service/many/f199"));
+  EXPECT_FALSE(fs::exists(tmp_ / "partial/service/many/f2"));
+  EXPECT_FALSE(fs::exists(tmp_ / "partial/service/big.bin"));
+  EXPECT_TRUE(fs::is_symlink(tmp_ / "partial/service/link-rel"));
+}
+
+TEST_F(BackupRestoreTest, MissingPathIsAnError) {
+  auto r = Backup({tmp_ / "no-such-path"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kNotFound);
+}
+
+TEST_F(BackupRestoreTest, UnreadableFileMakesAPartialSnapshot) {
+  if (geteuid() == 0) GTEST_SKIP() << "root reads every file; covered by tests/cli as nobody";
+  std::string src = tmp_ / "src/app";
+  WriteFile(src + "/ok", AsBytes("fine"));
+  WriteFile(src + "/secret", AsBytes("no"));
+  chmod((src + "/secret").c_str(), 0);
+  CollectingReporter rep;
+  auto r = Backup({src}, &rep);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->snapshot.partial());
+  EXPECT_EQ(r->snapshot.stats.errors, 1u);
+  ASSERT_EQ(rep.problems.size(), 1u);
+  EXPECT_NE(rep.problems[0].find("secret"), std::string::npos);
+}
+
+TEST_F(BackupRestoreTest, DamagedPackIsNamedAndNeverRestoredAsWrongData) {
+  std::string src = tmp_ / "src/app";
+  WriteFile(src + "/data.bin", RandomData(2 << 20, 12));
+  auto r = Backup({src});
+  ASSERT_TRUE(r.ok());
+  // Trees are in their own packs; damage only data packs by reopening after flipping bytes in
+  // packs that hold data blobs. Simplest: damage all, then load trees fails loudly too.
+  DamageEveryPack();
+  auto fresh = OpenLocalBackend(tmp_ / "repo", false);
+  auto repo = Repository::Open(std::move(fresh).value(), "pw", OpenOptions{tmp_ / "cache2"});
+  ASSERT_TRUE(repo.ok());
+  CollectingReporter rep;
+  RestoreOptions ro;
+  ro.target = tmp_ / "restored";
+  auto rr = RestoreToDir(repo->get(), r->snapshot, ro, &rep);
+  ASSERT_TRUE(rr.ok()) << rr.status().ToString();
+  EXPECT_GE(rr->damaged, 1u);
+  ASSERT_FALSE(rep.problems.empty());
+  EXPECT_NE(rep.problems[0].find("authentication failed"), std::string::npos) << rep.problems[0];
+  EXPECT_NE(rep.problems[0].find("pack "), std::string::npos) << rep.problems[0];
+  EXPECT_FALSE(fs::exists(tmp_ / "restored/app/data.bin"));
+  // No temporary file is left behind either.
+  if (fs::exists(tmp_ / "restored/app"))
+    for (auto& e : fs::directory_iterator(tmp_ / "restored/app"))
+      ADD_FAILURE() << "left behind: " << e.path();
+}
+
+// Writes a snapshot whose root tree holds an entry named `name` (bypassing the encoder's
+// callers, as an attacker editing the repository would).
+Snapshot HostileSnapshot(Repository* repo, const std::string& name, NodeType type) {
+  Tree inner;
+  Node leaf;
+  leaf.name = "payload";
+  leaf.type = NodeType::kFile;
+  leaf.mode = 0644;
+  auto content = repo->SaveBlob(BlobType::kData, AsBytes("owned"));
+  leaf.content = {content->id};
+  leaf.size = 5;
+  inner.nodes.push_back(leaf);
+  auto inner_id = repo->SaveBlob(BlobType::kTree, EncodeTree(inner));
+  Tree root;
+  Node n;
+  n.name = name;
+  n.type = type;
+  n.mode = 0755;
+  n.subtree = inner_id->id;
+  n.content = {content->id};
+  n.size = 5;
+  n.link_target = "/tmp";
+  root.nodes.push_back(n);
+  auto root_id = repo->SaveBlob(BlobType::kTree, EncodeTree(root));
+  EXPECT_TRUE(repo->Flush().ok());
+  Snapshot s;
+  s.tree = root_id->id;
+  return s;
+}
+
+TEST_F(BackupRestoreTest, HostileEntryNamesAreRefused) {
+  for (std::string name : {std::string(".."), std::string("a/../../x"), std::string("/abs"),
+                           std::string("."), std::string("nul\0byte", 8), std::string()}) {
+    for (NodeType type : {NodeType::kDir, NodeType::kFile}) {
+      Snapshot s = HostileSnapshot(repo_.get(), name, type);
+      RestoreOptions ro;
+      ro.target = tmp_ / "t/inner";
+      CollectingReporter rep;
+      auto rr = RestoreToDir(repo_.get(), s, ro, &rep);
+      bool refused = !rr.ok() || rr->damaged > 0;
+      EXPECT_TRUE(refused) << "name '" << name << "'";
+      EXPECT_FALSE(fs::exists(tmp_ / "t/payload"));
+      EXPECT_FALSE(fs::exists(tmp_ / "x"));
+      EXPECT_FALSE(fs::exists("/abs"));
+    }
+  }
+}
+
+TEST_F(BackupRestoreTest, SymlinkInTargetIsNotFollowed) {
+  // The target already has `service -> outside`; the snapshot has a folder `service`.
+  std::string src = tmp_ / "src/service";
+  WriteFile(src + "/conf", AsBytes("new"));
+  auto r = Backup({src});
+  ASSERT_TRUE(r.ok());
+  fs::create_directories(tmp_ / "outside");
+  fs::create_directories(tmp_ / "target");
+  fs::create_directory_symlink(tmp_ / "outside", tmp_ / "target/service");
+  RestoreOptions ro;
+  ro.target = tmp_ / "target";
+  auto rr = RestoreToDir(repo_.get(), r->snapshot, ro, nullptr);
+  EXPECT_FALSE(rr.ok());
+  EXPECT_FALSE(fs::exists(tmp_ / "outside/conf"));
+}
+
+TEST_F(BackupRestoreTest, WalkAndFindNode) {
+  std::string src = MakeTree();
+  auto r = Backup({src});
+  ASSERT_TRUE(r.ok());
+  auto node = FindNode(repo_.get(), r->snapshot.tree, "service/many/f7");
+  ASSERT_TRUE(node.ok());
+  EXPECT_EQ(node->type, NodeType::kFile);
+  EXPECT_EQ(FindNode(repo_.get(), r->snapshot.tree, "service/nope").status().code(), Code::kNotFound);
+  EXPECT_EQ(FindNode(repo_.get(), r->snapshot.tree, "service/../x").status().code(),
+            Code::kInvalidArgument);
+  int count = 0;
+  ASSERT_TRUE(WalkTree(repo_.get(), r->snapshot.tree, "", [&](const std::string&, const Node&) {
+                ++count;
+                return Result<bool>(true);
+              }).ok());
+  EXPECT_GT(count, 330);
+}
+
+}  // namespace
+}  // namespace cairn
