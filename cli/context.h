@@ -66,6 +66,7 @@ void RegisterSnapshots(CLI::App& app, int* exit_code);
 void RegisterLs(CLI::App& app, int* exit_code);
 void RegisterRestore(CLI::App& app, int* exit_code);
 void RegisterIndex(CLI::App& app, int* exit_code);
+void RegisterScrub(CLI::App& app, int* exit_code);
 void RegisterDemo(CLI::App& app, int* exit_code);
 
 }  // namespace cairn::cli

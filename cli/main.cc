@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   using namespace cairn::cli;
   CLI::App app{"cairn: deduplicating, encrypted backups for disaster recovery"};
   app.require_subcommand(1);
+  app.fallthrough();  // global flags (--json, --repo…) also work after the command name
   app.set_help_all_flag("--help-all", "Show help for every command");
   GlobalOptions& g = Globals();
   app.add_option("-r,--repo", g.repo, "Repository folder (or set CAIRN_REPO)");
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
   RegisterLs(app, &exit_code);
   RegisterRestore(app, &exit_code);
   RegisterIndex(app, &exit_code);
+  RegisterScrub(app, &exit_code);
   RegisterDemo(app, &exit_code);
   try {
     app.parse(argc, argv);

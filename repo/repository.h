@@ -81,6 +81,7 @@ class Repository {
   const IdHasher& hasher() const { return *hasher_; }
   const GearTable& gear() const { return gear_; }
   const Sealer& sealer() const { return *sealer_; }
+  Index* index() { return index_.get(); }
   // Problems met while opening that did not stop it (e.g. an unreadable index file).
   const std::vector<std::string>& warnings() const { return warnings_; }
 
