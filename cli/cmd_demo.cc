@@ -76,8 +76,9 @@ Status RunDemo(std::string dir, bool keep) {
   reporter.Done();
   const SnapshotStats& b = second.snapshot.stats;
   std::cout << "4. changed rows in the dump, added a WAL segment, edited 5 files; second snapshot "
-            << second.snapshot_id.ShortHex() << ": read " << HumanBytes(b.bytes_raw) << " in "
-            << s2 << " s, added only " << HumanBytes(b.bytes_added_raw) << " of new data ("
+            << second.snapshot_id.ShortHex() << ": " << second.files_unchanged << " of " << b.files
+            << " files unchanged and not re-read, " << HumanBytes(b.bytes_raw) << " in " << s2
+            << " s, added only " << HumanBytes(b.bytes_added_raw) << " of new data ("
             << HumanBytes(b.bytes_added_stored) << " stored)\n";
 
   ASSIGN_OR_RETURN(std::vector<SnapshotRef> all, repo->ListSnapshots());

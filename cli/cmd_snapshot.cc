@@ -18,6 +18,8 @@ struct SnapshotFlags {
   bool use_stdin = false;
   bool from_command = false;  // the positional arguments are a command to run
   int threads = 0;
+  std::string parent;
+  bool force = false;
 };
 
 // Runs a command with its stdout on a pipe; reports its exit status when asked.
@@ -65,6 +67,8 @@ int Report(const BackupResult& r, const CliReporter& reporter) {
     PrintJson({{"snapshot", r.snapshot_id.Hex()},
                {"partial", s.partial()},
                {"files", st.files},
+               {"files_unchanged", r.files_unchanged},
+               {"parent", s.parent.IsZero() ? "" : s.parent.Hex()},
                {"dirs", st.dirs},
                {"bytes", st.bytes_raw},
                {"blobs_added", st.blobs_added},
@@ -73,8 +77,9 @@ int Report(const BackupResult& r, const CliReporter& reporter) {
                {"errors", st.errors}});
   } else if (!Globals().quiet) {
     std::cout << "snapshot " << r.snapshot_id.Hex() << (s.partial() ? " (PARTIAL)" : "") << "\n"
-              << "  " << st.files << " files, " << st.dirs << " dirs, " << HumanBytes(st.bytes_raw)
-              << " read\n"
+              << "  " << st.files << " files (" << r.files_unchanged << " unchanged since "
+              << (s.parent.IsZero() ? std::string("-") : s.parent.ShortHex()) << "), " << st.dirs
+              << " dirs, " << HumanBytes(st.bytes_raw) << "\n"
               << "  added " << HumanBytes(st.bytes_added_raw) << " new data ("
               << HumanBytes(st.bytes_added_stored) << " stored)\n";
     if (st.errors) std::cout << "  " << st.errors << " entries could not be read (see above)\n";
@@ -91,6 +96,8 @@ int RunSnapshot(SnapshotFlags f) {
   options.tags = f.tags;
   options.kind = f.kind;
   options.threads = f.threads;
+  options.parent = f.parent;
+  options.force = f.force;
   if (f.from_command && command.empty())
     return Fail(Status::InvalidArgument("--stdin-from-command needs a command after --"));
   bool stream = f.use_stdin || f.from_command;
@@ -133,6 +140,9 @@ void RegisterSnapshot(CLI::App& app, int* exit_code) {
                 "Run the command given after -- and back up its output; if it fails, no "
                 "snapshot is written (e.g. --stdin-from-command -- pg_dump -Fc -Z0 db)");
   cmd->add_option("--threads", f->threads, "Worker threads (default: one per core)");
+  cmd->add_option("--parent", f->parent,
+                  "Snapshot to compare with (default: newest of the same host and paths)");
+  cmd->add_flag("--force", f->force, "Read every file, even unchanged ones");
   cmd->callback([f, exit_code] { *exit_code = RunSnapshot(*f); });
 }
 

@@ -37,6 +37,12 @@ std::string Hostname() {
   return buf;
 }
 
+std::string AbsolutePath(const std::string& p) {
+  std::string s = std::filesystem::absolute(p).lexically_normal().string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
 class FdCloser {
  public:
   explicit FdCloser(int fd) : fd_(fd) {}
@@ -101,6 +107,7 @@ class Archiver {
   // Backs up the entry `name` of the directory open at dirfd, as a node of its parent tree.
   // Returns nullopt if the entry was skipped (reported).
   Result<std::optional<Node>> SaveEntry(int dirfd, const std::string& name, const std::string& path,
+                                        const Node* parent,
                                         std::vector<std::unique_ptr<std::deque<Id>>>* pending) {
     struct stat st;
     if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
@@ -125,7 +132,12 @@ class Archiver {
       FdCloser closer(fd);
       node.type = NodeType::kDir;
       node.size = 0;
-      ASSIGN_OR_RETURN(node.subtree, SaveDir(fd, path));
+      std::optional<Tree> parent_tree;
+      if (parent && parent->type == NodeType::kDir) {
+        Result<Tree> t = repo_->LoadTree(parent->subtree);
+        if (t.ok()) parent_tree = std::move(t).value();  // unreadable parent: just read everything
+      }
+      ASSIGN_OR_RETURN(node.subtree, SaveDir(fd, path, parent_tree ? &*parent_tree : nullptr));
       ++stats_.dirs;
       return std::optional<Node>(node);
     }
@@ -143,6 +155,15 @@ class Archiver {
       return Skip(path, Status::IOError("changed type while being opened"));
     FillMeta(before, &node);
     node.type = NodeType::kFile;
+    ASSIGN_OR_RETURN(bool reused, ReuseUnchanged(parent, &node));
+    if (reused) {
+      ++stats_.files;
+      stats_.bytes_raw += node.size;
+      ++files_unchanged_;
+      bytes_done_ += node.size;
+      if (reporter_) reporter_->Progress(bytes_done_, path);
+      return std::optional<Node>(node);
+    }
     pending->push_back(std::make_unique<std::deque<Id>>());
     FdReader reader(fd);
     Result<uint64_t> size = SaveContent(&reader, pending->back().get(), path);
@@ -165,7 +186,23 @@ class Archiver {
     return std::optional<Node>(node);
   }
 
-  Result<Id> SaveDir(int dirfd, const std::string& path) {
+  // A file whose size, mtime, ctime and inode match the parent snapshot's node is not read
+  // again: its content list is taken over, once every blob in it is known to be stored.
+  Result<bool> ReuseUnchanged(const Node* parent, Node* node) {
+    if (!parent || parent->type != NodeType::kFile || parent->size != node->size ||
+        parent->mtime_ns != node->mtime_ns || parent->ctime_ns != node->ctime_ns ||
+        parent->inode != node->inode || parent->device != node->device ||
+        (parent->flags & kNodeChangedDuringRead))
+      return false;
+    for (const Id& id : parent->content) {
+      ASSIGN_OR_RETURN(bool stored, repo_->HasBlob(BlobType::kData, id));
+      if (!stored) return false;
+    }
+    node->content = parent->content;
+    return true;
+  }
+
+  Result<Id> SaveDir(int dirfd, const std::string& path, const Tree* parent) {
     std::vector<std::string> names;
     {
       int fd = dup(dirfd);
@@ -190,9 +227,16 @@ class Archiver {
     Tree tree;
     std::vector<std::unique_ptr<std::deque<Id>>> pending;
     std::vector<size_t> pending_node;
+    std::sort(names.begin(), names.end());
+    size_t p = 0;  // parent nodes are sorted by name too: walk both lists together
     for (const std::string& name : names) {
+      const Node* prev = nullptr;
+      if (parent) {
+        while (p < parent->nodes.size() && parent->nodes[p].name < name) ++p;
+        if (p < parent->nodes.size() && parent->nodes[p].name == name) prev = &parent->nodes[p];
+      }
       size_t before = pending.size();
-      ASSIGN_OR_RETURN(std::optional<Node> node, SaveEntry(dirfd, name, path + "/" + name, &pending));
+      ASSIGN_OR_RETURN(std::optional<Node> node, SaveEntry(dirfd, name, path + "/" + name, prev, &pending));
       if (!node) continue;
       if (pending.size() > before) pending_node.push_back(tree.nodes.size());
       tree.nodes.push_back(std::move(*node));
@@ -208,13 +252,12 @@ class Archiver {
     return repo_->Flush();
   }
 
-  Result<Tree> RootFromPaths(const std::vector<std::string>& paths, std::vector<std::string>* abs) {
+  Result<Tree> RootFromPaths(const std::vector<std::string>& paths, const Tree* parent_root,
+                             std::vector<std::string>* abs) {
     Tree root;
     std::set<std::string> seen;
     for (const std::string& p : paths) {
-      std::filesystem::path ap = std::filesystem::absolute(p).lexically_normal();
-      std::string s = ap.string();
-      while (s.size() > 1 && s.back() == '/') s.pop_back();
+      std::string s = AbsolutePath(p);
       std::filesystem::path norm(s);
       std::string name = norm.filename().string();
       if (name.empty() || s == "/")
@@ -222,15 +265,19 @@ class Archiver {
       if (!seen.insert(name).second)
         return Status::InvalidArgument("two paths end in the same name '" + name +
                                        "'; back them up in separate snapshots");
-      std::string parent = norm.parent_path().string();
-      int dirfd = open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (dirfd < 0) return Status::FromErrno(errno, "open " + parent);
+      std::string folder = norm.parent_path().string();
+      int dirfd = open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dirfd < 0) return Status::FromErrno(errno, "open " + folder);
       FdCloser closer(dirfd);
       struct stat st;
       if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
         return Status::FromErrno(errno, s);
       std::vector<std::unique_ptr<std::deque<Id>>> pending;
-      ASSIGN_OR_RETURN(std::optional<Node> node, SaveEntry(dirfd, name, s, &pending));
+      const Node* prev = nullptr;
+      if (parent_root)
+        for (const Node& n : parent_root->nodes)
+          if (n.name == name) prev = &n;
+      ASSIGN_OR_RETURN(std::optional<Node> node, SaveEntry(dirfd, name, s, prev, &pending));
       RETURN_IF_ERROR(pool_.Wait());
       if (!node) continue;
       if (!pending.empty()) node->content.assign(pending[0]->begin(), pending[0]->end());
@@ -241,6 +288,7 @@ class Archiver {
   }
 
   void CountFile() { ++stats_.files; }
+  uint64_t files_unchanged() const { return files_unchanged_; }
 
   SnapshotStats Stats() {
     SnapshotStats s = stats_;
@@ -293,11 +341,32 @@ class Archiver {
   SnapshotStats stats_;
   std::atomic<uint64_t> blobs_added_{0}, bytes_added_raw_{0}, bytes_added_stored_{0};
   uint64_t bytes_done_ = 0;
+  uint64_t files_unchanged_ = 0;
   std::map<uid_t, std::string> users_;
   std::map<gid_t, std::string> groups_;
   std::vector<std::unique_ptr<std::deque<Id>>> orphaned_;
   TaskGroup pool_;  // last: destroyed (joined) first, while the rest is still alive
 };
+
+// The parent is the newest complete-or-partial snapshot of the same host and paths.
+Result<std::optional<Snapshot>> FindParent(Repository* repo, const BackupOptions& options,
+                                           const Snapshot& snap) {
+  if (options.force) return std::optional<Snapshot>();
+  if (!options.parent.empty()) {
+    ASSIGN_OR_RETURN(SnapshotRef ref, repo->FindSnapshot(options.parent));
+    return std::optional<Snapshot>(ref.snapshot);
+  }
+  ASSIGN_OR_RETURN(std::vector<SnapshotRef> all, repo->ListSnapshots());
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    const Snapshot& s = it->snapshot;
+    if (s.host == snap.host && s.paths == snap.paths && !s.is_stream()) {
+      std::optional<Snapshot> found(s);
+      found->parent = it->id;  // carried to the caller: the id of the parent itself
+      return found;
+    }
+  }
+  return std::optional<Snapshot>();
+}
 
 Snapshot NewSnapshot(const BackupOptions& options, const std::string& default_kind) {
   Snapshot s;
@@ -318,7 +387,10 @@ Result<BackupResult> Commit(Repository* repo, Archiver* archiver, Snapshot snap)
   snap.stats = archiver->Stats();
   if (snap.stats.errors) snap.flags |= kSnapshotPartial;
   ASSIGN_OR_RETURN(Id id, repo->SaveSnapshot(snap));
-  return BackupResult{id, std::move(snap)};
+  BackupResult result;
+  result.snapshot_id = id;
+  result.snapshot = std::move(snap);
+  return result;
 }
 
 }  // namespace
@@ -327,10 +399,25 @@ Result<BackupResult> BackupPaths(Repository* repo, const std::vector<std::string
                                  const BackupOptions& options, Reporter* reporter) {
   if (paths.empty()) return Status::InvalidArgument("nothing to back up: no paths given");
   Snapshot snap = NewSnapshot(options, "files");
+  for (const std::string& p : paths) snap.paths.push_back(AbsolutePath(p));
+  ASSIGN_OR_RETURN(std::optional<Snapshot> parent, FindParent(repo, options, snap));
+  std::optional<Tree> parent_root;
+  if (parent) {
+    Result<Tree> t = repo->LoadTree(parent->tree);
+    if (t.ok()) {
+      parent_root = std::move(t).value();
+      snap.parent = parent->parent;
+    }
+  }
   auto archiver = std::make_unique<Archiver>(repo, options, reporter);
-  ASSIGN_OR_RETURN(Tree root, archiver->RootFromPaths(paths, &snap.paths));
+  std::vector<std::string> backed_up;
+  ASSIGN_OR_RETURN(Tree root, archiver->RootFromPaths(paths, parent_root ? &*parent_root : nullptr,
+                                                      &backed_up));
   ASSIGN_OR_RETURN(snap.tree, archiver->SaveTree(std::move(root)));
-  return Commit(repo, archiver.get(), std::move(snap));
+  uint64_t unchanged = archiver->files_unchanged();
+  ASSIGN_OR_RETURN(BackupResult result, Commit(repo, archiver.get(), std::move(snap)));
+  result.files_unchanged = unchanged;
+  return result;
 }
 
 Result<BackupResult> BackupStream(Repository* repo, Reader* input, const std::string& name,

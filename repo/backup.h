@@ -23,11 +23,17 @@ struct BackupOptions {
   std::string kind;  // empty: "files" for paths, "stream" for streams
   int threads = 0;   // 0: one per core
   int64_t time_ns = 0;  // 0: now
+  // Incremental backups: files unchanged since the parent snapshot (same size, mtime, ctime,
+  // inode) are not read again. The parent is `parent` if set ("latest" or an id prefix), else
+  // the newest snapshot of the same host and paths. `force` reads everything.
+  std::string parent;
+  bool force = false;
 };
 
 struct BackupResult {
   Id snapshot_id;
   Snapshot snapshot;
+  uint64_t files_unchanged = 0;  // taken over from the parent without reading
 };
 
 // Backs up files, directories and symlinks. Each path becomes an entry of the snapshot's root
