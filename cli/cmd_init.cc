@@ -28,6 +28,10 @@ Status RunInit(const InitFlags& f) {
     ASSIGN_OR_RETURN(password, ReadPassword(true));
     if (password.empty()) return Status::InvalidArgument("empty password");
   }
+  if (OpenBackend(false).ok()) {
+    ASSIGN_OR_RETURN(std::string where, RepoLocation());
+    return Status::AlreadyExists("a repository already exists at " + where);
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, OpenBackend(true));
   RETURN_IF_ERROR(Repository::Init(backend.get(), password, options));
   if (Globals().json) {

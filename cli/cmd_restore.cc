@@ -23,7 +23,7 @@ int RunRestore(const RestoreFlags& f) {
     return Fail(Status::InvalidArgument("a path goes with --stdout; use --include with --target"));
   Result<std::unique_ptr<Repository>> repo = OpenRepository();
   if (!repo.ok()) return Fail(repo.status());
-  Result<SnapshotRef> snap = (*repo)->FindSnapshot(f.snapshot);
+  Result<SnapshotRef> snap = FindSnapshot(repo->get(), f.snapshot);
   if (!snap.ok()) return Fail(snap.status());
   if (f.to_stdout) {
     if (isatty(1)) return Fail(Status::InvalidArgument("refusing to write binary data to a terminal"));
@@ -67,7 +67,8 @@ void RegisterRestore(CLI::App& app, int* exit_code) {
   cmd->add_option("snapshot", f->snapshot, "Snapshot id, unique prefix, or 'latest'")->required();
   cmd->add_option("path", f->path, "With --stdout: the file to write (default: the stream)");
   cmd->add_option("-t,--target", f->target, "Folder to restore into (created if missing)");
-  cmd->add_option("-i,--include", f->includes, "Restore only paths matching this glob (repeatable)");
+  cmd->add_option("-i,--include", f->includes, "Restore only paths matching this glob (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_flag("--stdout", f->to_stdout, "Write one file or the stream to standard output");
   cmd->add_option("--threads", f->threads, "Worker threads (default: one per core)");
   cmd->callback([f, exit_code] { *exit_code = RunRestore(*f); });

@@ -131,7 +131,8 @@ void RegisterSnapshot(CLI::App& app, int* exit_code) {
   auto f = std::make_shared<SnapshotFlags>();
   CLI::App* cmd = app.add_subcommand("snapshot", "Back up files, directories or a stream");
   cmd->add_option("paths", f->paths, "Files and directories to back up");
-  cmd->add_option("--tag", f->tags, "Tag the snapshot (repeatable)");
+  // One value per --tag, so paths after it are not taken as more tags.
+  cmd->add_option("--tag", f->tags, "Tag the snapshot (repeatable)")->allow_extra_args(false);
   cmd->add_option("--host", f->host, "Host name to record (default: this machine's)");
   cmd->add_option("--kind", f->kind, "What the data is: files, pg-dump, wal, redis-rdb, tar…");
   cmd->add_flag("--stdin", f->use_stdin, "Back up standard input as one file");

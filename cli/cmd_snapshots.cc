@@ -28,7 +28,7 @@ int RunSnapshots() {
   if (!repo.ok()) return Fail(repo.status());
   Result<std::vector<SnapshotRef>> all = (*repo)->ListSnapshots();
   if (!all.ok()) return Fail(all.status());
-  for (const std::string& w : (*repo)->warnings()) std::cerr << "cairn: warning: " << w << "\n";
+  PrintNewWarnings(repo->get());
   if (Globals().json) {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& r : *all) arr.push_back(SnapshotJson(r));
@@ -59,7 +59,7 @@ std::string ModeString(const Node& n) {
 int RunLs(const std::string& ref, const std::string& path) {
   Result<std::unique_ptr<Repository>> repo = OpenRepository();
   if (!repo.ok()) return Fail(repo.status());
-  Result<SnapshotRef> snap = (*repo)->FindSnapshot(ref);
+  Result<SnapshotRef> snap = FindSnapshot(repo->get(), ref);
   if (!snap.ok()) return Fail(snap.status());
   Id root = snap->snapshot.tree;
   std::string prefix;

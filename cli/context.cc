@@ -125,8 +125,25 @@ Result<std::unique_ptr<Repository>> OpenRepository() {
   options.cache_dir = CacheDir();
   ASSIGN_OR_RETURN(std::unique_ptr<Repository> repo,
                    Repository::Open(std::move(backend), password, options));
-  for (const std::string& w : repo->warnings()) std::cerr << "cairn: warning: " << w << "\n";
+  PrintNewWarnings(repo.get());
   return repo;
+}
+
+void PrintNewWarnings(Repository* repo) {
+  static size_t printed = 0;
+  const auto& w = repo->warnings();
+  for (; printed < w.size(); ++printed) {
+    if (Globals().json)
+      std::cerr << nlohmann::json{{"warning", w[printed]}}.dump() << "\n";
+    else
+      std::cerr << "cairn: warning: " << w[printed] << "\n";
+  }
+}
+
+Result<SnapshotRef> FindSnapshot(Repository* repo, const std::string& ref) {
+  Result<SnapshotRef> r = repo->FindSnapshot(ref);
+  PrintNewWarnings(repo);
+  return r;
 }
 
 int Fail(const Status& status) {

@@ -32,6 +32,11 @@ Result<std::string> RepoLocation();
 Result<std::unique_ptr<Backend>> OpenBackend(bool create);
 Result<std::unique_ptr<Repository>> OpenRepository();
 
+// Prints repository warnings not printed yet (unreadable objects met so far).
+void PrintNewWarnings(Repository* repo);
+// Repository::FindSnapshot, printing what it had to skip (damaged snapshot objects).
+Result<SnapshotRef> FindSnapshot(Repository* repo, const std::string& ref);
+
 // Prints "cairn: <message>" to stderr (or a JSON error line) and returns the exit code.
 int Fail(const Status& status);
 

@@ -96,9 +96,11 @@ class Archiver {
 
   Result<Id> SaveTree(Tree tree) {
     SortTree(&tree);
-    ASSIGN_OR_RETURN(SaveResult r, repo_->SaveBlob(BlobType::kTree, EncodeTree(tree)));
+    Bytes encoded = EncodeTree(tree);
+    ASSIGN_OR_RETURN(SaveResult r, repo_->SaveBlob(BlobType::kTree, encoded));
     if (r.added) {
       blobs_added_.fetch_add(1);
+      bytes_added_raw_.fetch_add(encoded.size());
       bytes_added_stored_.fetch_add(r.stored_bytes);
     }
     return r.id;

@@ -27,7 +27,16 @@ json Body(const RepoConfig& c) {
 std::string MacOf(const json& body, const Key32& key) {
   return HmacSha256(key, AsBytes(body.dump())).Hex();
 }
+
+bool IsLowerHex(const std::string& s) {
+  return s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
 }  // namespace
+
+Key32 RepoConfig::MacKey(const Key32& encryption_key) {
+  Id mac = HmacSha256(encryption_key, AsBytes("cairn config mac"));
+  return mac.bytes;
+}
 
 Bytes RepoConfig::Encode(const Key32& mac_key) const {
   json j = Body(*this);
@@ -49,6 +58,9 @@ Result<RepoConfig> RepoConfig::Decode(ByteView bytes) {
                                 std::to_string(kOldestReadableFormat) + ".." +
                                 std::to_string(kFormatVersion) + ")");
     c.id = j.at("id").get<std::string>();
+    // The id names a local cache folder: it must be exactly what init writes.
+    if (c.id.size() != 64 || !IsLowerHex(c.id))
+      return Status::Corruption("config: repository id is not 64 lower-case hex digits");
     std::string enc = j.at("encryption").get<std::string>();
     if (enc != "aes-256-gcm" && enc != "none")
       return Status::Corruption("config: unknown encryption '" + enc + "'");

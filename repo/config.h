@@ -22,6 +22,9 @@ struct RepoConfig {
   uint64_t pack_size = 0;
   int compression_level = 0;
 
+  // The config MAC key: HMAC-SHA-256(encryption key, "cairn config mac"). A key of its own, so
+  // no blob id (HMAC under the id key) can ever equal a config MAC.
+  static Key32 MacKey(const Key32& encryption_key);
   // Serializes with a MAC under mac_key.
   Bytes Encode(const Key32& mac_key) const;
   // Parses without checking the MAC (the key is not open yet when the config is first read).

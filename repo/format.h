@@ -31,8 +31,13 @@ inline constexpr uint64_t kMaxBlobRawSize = 64ull << 20;     // >= max chunk siz
 inline constexpr uint64_t kMaxTrailerSize = 256ull << 20;
 inline constexpr uint64_t kMaxNameBytes = 4096;
 inline constexpr uint64_t kMaxStringBytes = 1ull << 20;
+// Smallest encodings, used to reject hostile element counts before allocating:
+// a blob entry is type(1) + id(32) + three varints (>= 1 each) + compression(1);
+// a tree node is 13 one-byte fields at least, plus a name of >= 1 byte with its length.
+inline constexpr uint64_t kMinBlobEntryBytes = 37;
+inline constexpr uint64_t kMinNodeBytes = 15;
 
-// Default pack target size. Packs close when the next blob would pass it.
+// Default pack target size. A pack is closed as soon as it reaches it.
 inline constexpr uint64_t kDefaultPackSize = 32ull << 20;
 inline constexpr int kDefaultCompressionLevel = 3;
 

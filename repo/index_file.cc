@@ -29,7 +29,7 @@ Result<std::vector<IndexedPack>> DecodeIndexFile(ByteView plaintext) {
     ASSIGN_OR_RETURN(p.pack_id, dec.GetId());
     ASSIGN_OR_RETURN(p.pack_size, dec.Varint());
     ASSIGN_OR_RETURN(uint64_t n, dec.Varint());
-    if (n > dec.remaining() / 38) return Status::Corruption("index file: blob count too large");
+    if (n > dec.remaining() / kMinBlobEntryBytes) return Status::Corruption("index file: blob count too large");
     p.blobs.reserve(n);
     for (uint64_t i = 0; i < n; ++i) {
       ASSIGN_OR_RETURN(BlobEntry e, DecodeBlobEntry(&dec));

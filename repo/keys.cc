@@ -43,7 +43,7 @@ Result<Bytes> SealKeyFile(const MasterKey& key, bool encrypt, std::string_view p
     Bytes salt = RandomBytes(32);
     ASSIGN_OR_RETURN(Key32 kek, DeriveKey(password, salt, params));
     Bytes sealed;
-    Sealer(kek, true).Seal(plain, &sealed);
+    Sealer(kek, true).Seal(plain, SealDomain::kKeyFile, &sealed);
     Wipe(kek.data(), kek.size());
     j["kdf"] = "scrypt";
     j["n"] = params.n;
@@ -83,13 +83,13 @@ Result<MasterKey> OpenKeyFile(ByteView file, std::string_view password) {
   params.n = num("n");
   params.r = static_cast<uint32_t>(num("r"));
   params.p = static_cast<uint32_t>(num("p"));
-  // Bound the work a hostile key file can demand (2^22 * 8 * 128 B = 4 GiB is the ceiling).
+  // Bound the work a hostile key file can demand (DeriveKey also refuses more than 2 GiB).
   if (params.n < 2 || params.n > (1u << 22) || params.r < 1 || params.r > 32 || params.p < 1 ||
       params.p > 16)
     return Status::Corruption("key file: scrypt parameters out of range");
   ASSIGN_OR_RETURN_CTX(Bytes salt, FromHex(str("salt")), "key file: salt");
   ASSIGN_OR_RETURN(Key32 kek, DeriveKey(password, salt, params));
-  Result<Bytes> plain = Sealer(kek, true).Open(data);
+  Result<Bytes> plain = Sealer(kek, true).Open(data, SealDomain::kKeyFile);
   Wipe(kek.data(), kek.size());
   if (!plain.ok()) return Status::WrongPassword("wrong password or damaged key file");
   if (plain->size() != kMasterSize) return Status::Corruption("key file: bad key size");

@@ -5,6 +5,10 @@
 
 namespace cairn {
 
+SealDomain BlobDomain(BlobType type) {
+  return type == BlobType::kTree ? SealDomain::kTreeBlob : SealDomain::kDataBlob;
+}
+
 void EncodeBlobEntry(const BlobEntry& e, Encoder* enc) {
   enc->U8(static_cast<uint8_t>(e.type));
   enc->PutId(e.id);
@@ -44,7 +48,7 @@ SealedBlob SealBlob(BlobType type, const Id& id, ByteView plaintext, int level,
   Bytes compressed;
   b.compression = CompressBlob(plaintext, level, &compressed);
   b.envelope.reserve(compressed.size() + Sealer::kOverhead);
-  sealer.Seal(compressed, &b.envelope);
+  sealer.Seal(compressed, BlobDomain(type), &b.envelope);
   return b;
 }
 
@@ -68,7 +72,7 @@ Bytes PackBuilder::Finish(const Sealer& sealer) {
   enc.Varint(entries_.size());
   for (const BlobEntry& e : entries_) EncodeBlobEntry(e, &enc);
   size_t before = buf_.size();
-  sealer.Seal(enc.buffer(), &buf_);
+  sealer.Seal(enc.buffer(), SealDomain::kPackTrailer, &buf_);
   uint32_t trailer_len = static_cast<uint32_t>(buf_.size() - before);
   uint8_t len_bytes[4];
   PutU32LE(len_bytes, trailer_len);
@@ -86,8 +90,8 @@ Result<std::vector<BlobEntry>> DecodeTrailer(ByteView plaintext, uint64_t blob_a
   if (version != kPackTrailerVersion)
     return Status::Corruption("unsupported pack trailer version " + std::to_string(version));
   ASSIGN_OR_RETURN(uint64_t count, dec.Varint());
-  // Each entry takes at least 1 + 32 + 4 + 1 bytes, which bounds a hostile count.
-  if (count > dec.remaining() / 38) return Status::Corruption("trailer: entry count too large");
+  // Each entry takes at least 1 + 32 + 3 + 1 bytes, which bounds a hostile count.
+  if (count > dec.remaining() / kMinBlobEntryBytes) return Status::Corruption("trailer: entry count too large");
   std::vector<BlobEntry> entries;
   entries.reserve(count);
   for (uint64_t i = 0; i < count; ++i) {
@@ -123,7 +127,7 @@ Result<std::vector<BlobEntry>> ReadPackTrailer(
     return Status::Corruption("pack footer: bad trailer length");
   uint64_t trailer_off = pack_size - kPackFooterSize - trailer_len;
   ASSIGN_OR_RETURN(Bytes sealed, read(trailer_off, trailer_len));
-  ASSIGN_OR_RETURN_CTX(Bytes plain, sealer.Open(sealed), "trailer");
+  ASSIGN_OR_RETURN_CTX(Bytes plain, sealer.Open(sealed, SealDomain::kPackTrailer), "trailer");
   return DecodeTrailer(plain, trailer_off);
 }
 
@@ -131,7 +135,7 @@ Result<Bytes> OpenBlob(const BlobEntry& entry, ByteView envelope, const Sealer& 
                        const IdHasher& hasher) {
   std::string what = "blob " + entry.id.Hex();
   if (envelope.size() != entry.length) return Status::Corruption(what + ": short read");
-  ASSIGN_OR_RETURN_CTX(Bytes stored, sealer.Open(envelope), what);
+  ASSIGN_OR_RETURN_CTX(Bytes stored, sealer.Open(envelope, BlobDomain(entry.type)), what);
   ASSIGN_OR_RETURN_CTX(Bytes plain, DecompressBlob(entry.compression, stored, entry.raw_length),
                        what);
   if (hasher.Hash(plain) != entry.id)

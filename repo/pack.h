@@ -27,6 +27,8 @@ struct BlobEntry {
   Compression compression = Compression::kNone;
 };
 
+SealDomain BlobDomain(BlobType type);
+
 void EncodeBlobEntry(const BlobEntry& e, Encoder* enc);
 Result<BlobEntry> DecodeBlobEntry(Decoder* dec);
 

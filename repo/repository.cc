@@ -39,7 +39,7 @@ Status Repository::Init(Backend* backend, std::string_view password, const InitO
   // The key goes first: a config without a key is an unusable repository, while
   // a key without a config is simply not a repository yet, and init can be retried.
   RETURN_IF_ERROR_CTX(backend->Put({ObjectType::kKey, Sha256(keyfile).Hex()}, keyfile), "write key");
-  RETURN_IF_ERROR_CTX(backend->Put(ConfigName(), config.Encode(key.id_key)), "write config");
+  RETURN_IF_ERROR_CTX(backend->Put(ConfigName(), config.Encode(RepoConfig::MacKey(key.encryption_key))), "write config");
   return Status::OK();
 }
 
@@ -55,7 +55,7 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<Backend> ba
   std::unique_ptr<Repository> repo(new Repository());
   ASSIGN_OR_RETURN(repo->config_, RepoConfig::Decode(*config_bytes));
   ASSIGN_OR_RETURN(MasterKey key, LoadMasterKey(backend.get(), password));
-  RETURN_IF_ERROR(RepoConfig::Verify(*config_bytes, key.id_key));
+  RETURN_IF_ERROR(RepoConfig::Verify(*config_bytes, RepoConfig::MacKey(key.encryption_key)));
   repo->backend_ = std::move(backend);
   repo->id_key_ = key.id_key;
   repo->hasher_ = std::make_unique<IdHasher>(key.id_key);
@@ -99,6 +99,12 @@ Result<bool> Repository::AddSealed(SealedBlob blob) {
 }
 
 Result<SaveResult> Repository::SaveBlob(BlobType type, ByteView plaintext) {
+  // Readers refuse larger blobs (docs/FORMAT.md "Limits"), so never write one.
+  if (plaintext.size() > kMaxBlobRawSize)
+    return Status::InvalidArgument(std::string(type == BlobType::kTree ? "directory listing" : "blob") +
+                                   " of " + std::to_string(plaintext.size()) +
+                                   " bytes exceeds the format's limit of " +
+                                   std::to_string(kMaxBlobRawSize) + " bytes");
   SaveResult r;
   r.id = hasher_->Hash(plaintext);
   ASSIGN_OR_RETURN(bool known, HasBlob(type, r.id));
@@ -148,7 +154,7 @@ Status Repository::FinishPack(Packer* packer, std::unique_lock<std::mutex>& lock
 // Writes one index file, then moves its blobs from memory into the local index.
 Status Repository::WriteIndexFile(std::vector<IndexedPack> packs) {
   Bytes sealed;
-  sealer_->Seal(EncodeIndexFile(packs), &sealed);
+  sealer_->Seal(EncodeIndexFile(packs), SealDomain::kIndexFile, &sealed);
   Id index_id = Sha256(sealed);
   RETURN_IF_ERROR_CTX(backend_->Put({ObjectType::kIndex, index_id.Hex()}, sealed),
                       "write index file");
@@ -189,7 +195,7 @@ Result<Id> Repository::SaveSnapshot(const Snapshot& snapshot) {
         return Status::InvalidArgument("SaveSnapshot before Flush");
   }
   Bytes sealed;
-  sealer_->Seal(EncodeSnapshot(snapshot), &sealed);
+  sealer_->Seal(EncodeSnapshot(snapshot), SealDomain::kSnapshot, &sealed);
   Id id = Sha256(sealed);
   RETURN_IF_ERROR_CTX(backend_->Put({ObjectType::kSnapshot, id.Hex()}, sealed), "write snapshot");
   return id;
@@ -242,12 +248,14 @@ Result<std::vector<SnapshotRef>> Repository::ListSnapshots() {
       ASSIGN_OR_RETURN(Bytes sealed, backend_->Get({ObjectType::kSnapshot, name}));
       ASSIGN_OR_RETURN(Id id, Id::FromHex(name));
       if (Sha256(sealed) != id) return Status::Corruption("content does not match its name");
-      ASSIGN_OR_RETURN(Bytes plain, sealer_->Open(sealed));
+      ASSIGN_OR_RETURN(Bytes plain, sealer_->Open(sealed, SealDomain::kSnapshot));
       ASSIGN_OR_RETURN(Snapshot snap, DecodeSnapshot(plain));
       return SnapshotRef{id, std::move(snap)};
     }();
     if (!ref.ok()) {
-      warnings_.push_back("snapshot " + name + ": " + ref.status().message() + " (skipped)");
+      if (!damaged_snapshots_.count(name))
+        warnings_.push_back("snapshot " + name + ": " + ref.status().message() + " (skipped)");
+      damaged_snapshots_[name] = ref.status().message();
       continue;
     }
     out.push_back(std::move(ref).value());
@@ -262,6 +270,9 @@ Result<std::vector<SnapshotRef>> Repository::ListSnapshots() {
 Result<SnapshotRef> Repository::FindSnapshot(std::string_view ref) {
   ASSIGN_OR_RETURN(std::vector<SnapshotRef> all, ListSnapshots());
   if (ref == "latest") {
+    if (all.empty() && !damaged_snapshots_.empty())
+      return Status::Corruption("no readable snapshot: " + std::to_string(damaged_snapshots_.size()) +
+                                " snapshot objects are damaged");
     if (all.empty()) return Status::NotFound("the repository has no snapshots");
     return all.back();
   }
@@ -273,6 +284,11 @@ Result<SnapshotRef> Repository::FindSnapshot(std::string_view ref) {
     if (found) return Status::InvalidArgument("snapshot prefix " + std::string(ref) + " is ambiguous");
     found = &s;
   }
+  for (const auto& [name, problem] : damaged_snapshots_) {
+    if (name.compare(0, ref.size(), ref) != 0) continue;
+    if (found) return Status::InvalidArgument("snapshot prefix " + std::string(ref) + " is ambiguous");
+    return Status::Corruption("snapshot " + name + " is damaged: " + problem);
+  }
   if (!found) return Status::NotFound("no snapshot " + std::string(ref));
   return *found;
 }
@@ -283,7 +299,7 @@ Status Repository::LoadIndexFile(const std::string& name) {
   ASSIGN_OR_RETURN(Id id, Id::FromHex(name));
   ASSIGN_OR_RETURN(Bytes sealed, backend_->Get({ObjectType::kIndex, name}));
   if (Sha256(sealed) != id) return Status::Corruption("content does not match its name");
-  ASSIGN_OR_RETURN(Bytes plain, sealer_->Open(sealed));
+  ASSIGN_OR_RETURN(Bytes plain, sealer_->Open(sealed, SealDomain::kIndexFile));
   ASSIGN_OR_RETURN(std::vector<IndexedPack> packs, DecodeIndexFile(plain));
   return index_->AddIndexFile(id, packs);
 }
@@ -357,7 +373,7 @@ Result<RebuildStats> Repository::RebuildIndex(bool from_packs) {
   for (const std::string& name : index_names) {
     Result<std::vector<IndexedPack>> packs = [&]() -> Result<std::vector<IndexedPack>> {
       ASSIGN_OR_RETURN(Bytes sealed, backend_->Get({ObjectType::kIndex, name}));
-      ASSIGN_OR_RETURN(Bytes plain, sealer_->Open(sealed));
+      ASSIGN_OR_RETURN(Bytes plain, sealer_->Open(sealed, SealDomain::kIndexFile));
       return DecodeIndexFile(plain);
     }();
     if (!packs.ok()) continue;
@@ -393,7 +409,7 @@ Result<RebuildStats> Repository::RebuildIndex(bool from_packs) {
   RETURN_IF_ERROR(index_->Clear());
   Bytes sealed;
   if (!orphans.empty()) {
-    sealer_->Seal(EncodeIndexFile(orphans), &sealed);
+    sealer_->Seal(EncodeIndexFile(orphans), SealDomain::kIndexFile, &sealed);
     Id orphan_index = Sha256(sealed);
     RETURN_IF_ERROR_CTX(backend_->Put({ObjectType::kIndex, orphan_index.Hex()}, sealed),
                         "write index file");

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -130,6 +131,7 @@ class Repository {
   GearTable gear_;
   std::unique_ptr<Index> index_;
   std::vector<std::string> warnings_;
+  std::map<std::string, std::string> damaged_snapshots_;  // name -> problem, from ListSnapshots
 
   std::mutex mu_;
   std::condition_variable uploads_done_;

@@ -6,10 +6,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
+#include <deque>
+#include <mutex>
 #include <filesystem>
 #include <memory>
 
 #include "common/task_group.h"
+#include "repo/fetch_plan.h"
 #include "repo/walker.h"
 
 namespace cairn {
@@ -66,14 +70,39 @@ struct DirCtx {
   }
 };
 
+bool AllZero(ByteView b) {
+  static const uint8_t kZeros[4096] = {};
+  size_t i = 0;
+  for (; i + sizeof(kZeros) <= b.size(); i += sizeof(kZeros))
+    if (memcmp(b.data() + i, kZeros, sizeof(kZeros)) != 0) return false;
+  return memcmp(b.data() + i, kZeros, b.size() - i) == 0;
+}
+
+// One file being restored: written under a temporary name, renamed when complete.
+struct FileJob {
+  int dirfd = -1;  // owned
+  int fd = -1;     // owned while the batch runs
+  std::string tmp, path;
+  Node node;
+  std::atomic<bool> damaged{false};
+  ~FileJob() {
+    if (fd >= 0) close(fd);
+    if (dirfd >= 0) close(dirfd);
+  }
+};
+
 class Restorer {
  public:
+  // Files per batch: bounds open descriptors and the plan's memory.
+  static constexpr size_t kBatchFiles = 256;
+  static constexpr size_t kBatchBlobs = 1 << 16;
+
   Restorer(Repository* repo, const RestoreOptions& options, Reporter* reporter)
       : repo_(repo),
         options_(options),
         reporter_(reporter),
-        pool_(options.threads > 0 ? options.threads : DefaultThreads(),
-              2 * (options.threads > 0 ? options.threads : DefaultThreads())) {}
+        threads_(options.threads > 0 ? options.threads : DefaultThreads()),
+        pool_(threads_, 2 * threads_) {}
 
   Status RestoreTree(const Id& tree_id, DirCtx* dir, bool all_selected) {
     Result<Tree> tree = repo_->LoadTree(tree_id);
@@ -88,7 +117,7 @@ class Restorer {
         sub->parent = dir;
         sub->name = node.name;
         sub->path = path;
-        if (selected) RETURN_IF_ERROR(sub->Open());
+        if (selected && !options_.decode_only) RETURN_IF_ERROR(sub->Open());
         RETURN_IF_ERROR(RestoreTree(node.subtree, sub.get(), selected));
         if (sub->fd >= 0) {
           dirs_.push_back({std::move(sub), node});
@@ -97,25 +126,20 @@ class Restorer {
         continue;
       }
       if (!selected) continue;
-      RETURN_IF_ERROR(dir->Open());
       if (node.type == NodeType::kSymlink) {
-        RETURN_IF_ERROR(RestoreSymlink(dir->fd, node, path));
+        if (options_.decode_only) continue;
+        RETURN_IF_ERROR(dir->Open());
+        RestoreSymlink(dir->fd, node, path);
         continue;
       }
-      int fd = dup(dir->fd);
-      if (fd < 0) return Status::FromErrno(errno, "dup");
-      pool_.Submit([this, fd, node, path]() -> Status {
-        Status s = RestoreFile(fd, node, path);
-        close(fd);
-        return s;
-      });
-      RETURN_IF_ERROR(pool_.error());
+      RETURN_IF_ERROR(AddFile(dir, node, path));
     }
     return Status::OK();
   }
 
   Status Finish() {
-    RETURN_IF_ERROR(pool_.Wait());
+    RETURN_IF_ERROR(RunBatch());
+    if (options_.decode_only) return Status::OK();
     // Directory metadata last, deepest first: creating entries changes a folder's mtime.
     for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) {
       const Node& node = it->second;
@@ -126,102 +150,144 @@ class Restorer {
       struct timespec ts[2] = {ToTimespec(node.mtime_ns), ToTimespec(node.mtime_ns)};
       if (futimens(fd, ts) != 0) Problem(it->first->path, Status::FromErrno(errno, "set times"));
     }
-    RestoreResult r = result_;
-    r.files = files_.load();
-    r.bytes = bytes_.load();
-    r.damaged = damaged_.load();
-    r.failed += failed_.load();
-    result_ = r;
     return Status::OK();
   }
 
-  RestoreResult result() const { return result_; }
+  RestoreResult result() const {
+    RestoreResult r = result_;
+    r.bytes = bytes_.load();
+    return r;
+  }
 
  private:
-  Status RestoreSymlink(int dirfd, const Node& node, const std::string& path) {
+  Status AddFile(DirCtx* dir, const Node& node, const std::string& path) {
+    FileJob& job = batch_.emplace_back();
+    job.node = node;
+    job.path = path;
+    if (!options_.decode_only) {
+      RETURN_IF_ERROR(dir->Open());
+      job.dirfd = dup(dir->fd);
+      if (job.dirfd < 0) return Status::FromErrno(errno, "dup");
+      job.tmp = ".cairn-tmp-" + ToHex(RandomBytes(8));
+      job.fd = openat(job.dirfd, job.tmp.c_str(),
+                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (job.fd < 0) return Status::FromErrno(errno, "create " + path);
+      // Pre-sized: blobs land with pwrite in any order, and all-zero blobs stay holes.
+      if (node.size > 0 && ftruncate(job.fd, static_cast<off_t>(node.size)) != 0)
+        return Status::FromErrno(errno, "size " + path);
+    }
+    uint64_t offset = 0;
+    size_t file = batch_.size() - 1;
+    for (const Id& id : node.content) {
+      Result<BlobLocation> loc = repo_->FindBlob(BlobType::kData, id);
+      if (!loc.ok()) {
+        MarkDamaged(job, loc.status());
+        break;
+      }
+      plan_.Add(*loc, BlobTarget{file, offset});
+      offset += loc->entry.raw_length;
+    }
+    if (!job.damaged && offset != node.size)
+      MarkDamaged(job, Status::Corruption("content length differs from the recorded size"));
+    if (batch_.size() >= kBatchFiles || plan_.blob_count() >= kBatchBlobs) return RunBatch();
+    return Status::OK();
+  }
+
+  Status RunBatch() {
+    Status run = plan_.Execute(
+        repo_, &pool_,
+        [this](const BlobTarget& t, ByteView plain) -> Status {
+          FileJob& job = batch_[t.file];
+          if (job.damaged) return Status::OK();
+          bytes_.fetch_add(plain.size());
+          if (options_.decode_only || AllZero(plain)) return Status::OK();
+          return WriteAll(job.fd, plain, static_cast<int64_t>(t.offset)).WithContext(job.path);
+        },
+        [this](const BlobTarget& t, const Status& s) { MarkDamaged(batch_[t.file], s); },
+        options_.timings);
+    for (FileJob& job : batch_) {
+      if (!run.ok()) job.damaged = true;  // a write failed: keep no half-written file
+      RETURN_IF_ERROR(FinishFile(&job));
+    }
+    batch_.clear();
+    plan_ = FetchPlan();
+    if (reporter_) reporter_->Progress(bytes_.load(), "");
+    return run;
+  }
+
+  Status FinishFile(FileJob* job) {
+    if (options_.decode_only) {
+      if (!job->damaged) ++result_.files;
+      return Status::OK();
+    }
+    auto abandon = [&] {
+      close(job->fd);
+      job->fd = -1;
+      unlinkat(job->dirfd, job->tmp.c_str(), 0);
+    };
+    if (job->damaged) {
+      abandon();
+      return Status::OK();
+    }
+    const Node& node = job->node;
+    if (options_.restore_owner && fchown(job->fd, node.uid, node.gid) != 0)
+      Problem(job->path, Status::FromErrno(errno, "chown"));
+    if (fchmod(job->fd, node.mode) != 0) Problem(job->path, Status::FromErrno(errno, "chmod"));
+    struct timespec ts[2] = {ToTimespec(node.mtime_ns), ToTimespec(node.mtime_ns)};
+    if (futimens(job->fd, ts) != 0) Problem(job->path, Status::FromErrno(errno, "set times"));
+    int fd = job->fd;
+    job->fd = -1;
+    if (close(fd) != 0) {
+      Status s = Status::FromErrno(errno, "close " + job->path);
+      unlinkat(job->dirfd, job->tmp.c_str(), 0);
+      return s;
+    }
+    if (renameat(job->dirfd, job->tmp.c_str(), job->dirfd, node.name.c_str()) != 0) {
+      Status s = Status::FromErrno(errno, "rename into place");
+      unlinkat(job->dirfd, job->tmp.c_str(), 0);
+      ++result_.failed;
+      Problem(job->path, s);
+      return Status::OK();
+    }
+    ++result_.files;
+    return Status::OK();
+  }
+
+  void RestoreSymlink(int dirfd, const Node& node, const std::string& path) {
     // Replace whatever is there with the link, atomically, via a temporary name.
     std::string tmp = ".cairn-tmp-" + ToHex(RandomBytes(8));
     if (symlinkat(node.link_target.c_str(), dirfd, tmp.c_str()) != 0) {
+      ++result_.failed;
       Problem(path, Status::FromErrno(errno, "symlink"));
-      return Status::OK();
+      return;
     }
-    if (options_.restore_owner && fchownat(dirfd, tmp.c_str(), node.uid, node.gid, AT_SYMLINK_NOFOLLOW) != 0)
+    if (options_.restore_owner &&
+        fchownat(dirfd, tmp.c_str(), node.uid, node.gid, AT_SYMLINK_NOFOLLOW) != 0)
       Problem(path, Status::FromErrno(errno, "chown"));
     struct timespec ts[2] = {ToTimespec(node.mtime_ns), ToTimespec(node.mtime_ns)};
     utimensat(dirfd, tmp.c_str(), ts, AT_SYMLINK_NOFOLLOW);
     if (renameat(dirfd, tmp.c_str(), dirfd, node.name.c_str()) != 0) {
       Status s = Status::FromErrno(errno, "rename into place");
       unlinkat(dirfd, tmp.c_str(), 0);
+      ++result_.failed;
       Problem(path, s);
-      return Status::OK();
+      return;
     }
     ++result_.symlinks;
-    return Status::OK();
   }
 
-  // Runs on a worker. Returns an error only for failures that must stop the restore.
-  Status RestoreFile(int dirfd, const Node& node, const std::string& path) {
-    std::string tmp = ".cairn-tmp-" + ToHex(RandomBytes(8));
-    int fd = openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) return Status::FromErrno(errno, "create " + path);
-    auto abandon = [&](const Status& s) {
-      close(fd);
-      unlinkat(dirfd, tmp.c_str(), 0);
-      return s;
-    };
-    if (node.size > 0 && ftruncate(fd, static_cast<off_t>(node.size)) != 0)
-      return abandon(Status::FromErrno(errno, "size " + path));
-    uint64_t offset = 0;
-    for (const Id& id : node.content) {
-      Result<Bytes> blob = repo_->LoadBlob(BlobType::kData, id);
-      if (!blob.ok()) {
-        (void)abandon(Status::OK());
-        damaged_.fetch_add(1);
-        Problem(path, blob.status());
-        return Status::OK();
-      }
-      if (offset + blob->size() > node.size) {
-        (void)abandon(Status::OK());
-        damaged_.fetch_add(1);
-        Problem(path, Status::Corruption("content longer than the recorded size"));
-        return Status::OK();
-      }
-      Status w = WriteAll(fd, *blob, static_cast<int64_t>(offset));
-      if (!w.ok()) return abandon(w.WithContext(path));
-      offset += blob->size();
-    }
-    if (offset != node.size) {
-      (void)abandon(Status::OK());
-      damaged_.fetch_add(1);
-      Problem(path, Status::Corruption("content shorter than the recorded size"));
-      return Status::OK();
-    }
-    if (options_.restore_owner && fchown(fd, node.uid, node.gid) != 0)
-      Problem(path, Status::FromErrno(errno, "chown"));
-    if (fchmod(fd, node.mode) != 0) Problem(path, Status::FromErrno(errno, "chmod"));
-    struct timespec ts[2] = {ToTimespec(node.mtime_ns), ToTimespec(node.mtime_ns)};
-    if (futimens(fd, ts) != 0) Problem(path, Status::FromErrno(errno, "set times"));
-    if (close(fd) != 0) {
-      Status s = Status::FromErrno(errno, "close " + path);
-      unlinkat(dirfd, tmp.c_str(), 0);
-      return s;
-    }
-    if (renameat(dirfd, tmp.c_str(), dirfd, node.name.c_str()) != 0) {
-      Status s = Status::FromErrno(errno, "rename into place");
-      unlinkat(dirfd, tmp.c_str(), 0);
-      failed_.fetch_add(1);
-      Problem(path, s);
-      return Status::OK();
-    }
-    files_.fetch_add(1);
-    bytes_.fetch_add(node.size);
-    if (reporter_) reporter_->Progress(bytes_.load(), path);
-    return Status::OK();
+  // The first damage of a file is reported; the file is left out.
+  void MarkDamaged(FileJob& job, const Status& s) {
+    if (job.damaged.exchange(true)) return;
+    std::lock_guard<std::mutex> l(mu_);
+    ++result_.damaged;
+    if (reporter_) reporter_->Problem(job.path, s);
   }
 
   Status Damaged(const std::string& path, const Status& s) {
-    damaged_.fetch_add(1);
-    Problem(path, s);
+    std::lock_guard<std::mutex> l(mu_);
+    ++result_.damaged;
+    if (reporter_) reporter_->Problem(path, s);
     return Status::OK();
   }
 
@@ -232,9 +298,13 @@ class Restorer {
   Repository* repo_;
   const RestoreOptions& options_;
   Reporter* reporter_;
-  RestoreResult result_;
-  std::atomic<uint64_t> files_{0}, bytes_{0}, damaged_{0}, failed_{0};
+  int threads_;
+  std::mutex mu_;
+  RestoreResult result_;  // damaged GUARDED_BY(mu_); other fields main thread only
+  std::atomic<uint64_t> bytes_{0};
   std::vector<std::pair<std::unique_ptr<DirCtx>, Node>> dirs_;
+  std::deque<FileJob> batch_;
+  FetchPlan plan_;
   TaskGroup pool_;  // last: joined first
 };
 
@@ -256,14 +326,16 @@ bool IncludeMatches(const std::vector<std::string>& includes, const std::string&
 
 Result<RestoreResult> RestoreToDir(Repository* repo, const Snapshot& snapshot,
                                    const RestoreOptions& options, Reporter* reporter) {
-  if (options.target.empty()) return Status::InvalidArgument("no restore target");
-  std::error_code ec;
-  std::filesystem::create_directories(options.target, ec);
-  if (ec) return Status::IOError("create " + options.target + ": " + ec.message());
   DirCtx root;
-  root.fd = open(options.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (root.fd < 0) return Status::FromErrno(errno, "open " + options.target);
-  root.owned = true;
+  if (!options.decode_only) {
+    if (options.target.empty()) return Status::InvalidArgument("no restore target");
+    std::error_code ec;
+    std::filesystem::create_directories(options.target, ec);
+    if (ec) return Status::IOError("create " + options.target + ": " + ec.message());
+    root.fd = open(options.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root.fd < 0) return Status::FromErrno(errno, "open " + options.target);
+    root.owned = true;
+  }
   auto restorer = std::make_unique<Restorer>(repo, options, reporter);
   Status walk = restorer->RestoreTree(snapshot.tree, &root, false);
   Status finish = restorer->Finish();
@@ -273,7 +345,7 @@ Result<RestoreResult> RestoreToDir(Repository* repo, const Snapshot& snapshot,
 }
 
 Result<uint64_t> RestoreToFd(Repository* repo, const Snapshot& snapshot, const std::string& path,
-                             int fd) {
+                             int fd, int threads) {
   Node node;
   if (path.empty()) {
     ASSIGN_OR_RETURN(Tree root, repo->LoadTree(snapshot.tree));
@@ -284,11 +356,26 @@ Result<uint64_t> RestoreToFd(Repository* repo, const Snapshot& snapshot, const s
     ASSIGN_OR_RETURN(node, FindNode(repo, snapshot.tree, path));
     if (node.type != NodeType::kFile) return Status::InvalidArgument(path + " is not a file");
   }
+  // Blobs are loaded in parallel a window at a time and written in order: the window is the
+  // bounded reorder buffer (window * max chunk size bytes).
+  if (threads <= 0) threads = DefaultThreads();
+  const size_t window = 4 * static_cast<size_t>(threads);
+  TaskGroup pool(threads, static_cast<int>(window));
   uint64_t written = 0;
-  for (const Id& id : node.content) {
-    ASSIGN_OR_RETURN_CTX(Bytes blob, repo->LoadBlob(BlobType::kData, id), node.name);
-    RETURN_IF_ERROR(WriteAll(fd, blob, -1));
-    written += blob.size();
+  for (size_t begin = 0; begin < node.content.size(); begin += window) {
+    size_t n = std::min(window, node.content.size() - begin);
+    std::vector<Result<Bytes>> loaded(n, Result<Bytes>(Status::Aborted("not loaded")));
+    for (size_t i = 0; i < n; ++i)
+      pool.Submit([&, i] {
+        loaded[i] = repo->LoadBlob(BlobType::kData, node.content[begin + i]);
+        return Status::OK();
+      });
+    RETURN_IF_ERROR(pool.Wait());
+    for (size_t i = 0; i < n; ++i) {
+      if (!loaded[i].ok()) return loaded[i].status().WithContext(node.name);
+      RETURN_IF_ERROR(WriteAll(fd, *loaded[i], -1));
+      written += loaded[i]->size();
+    }
   }
   if (written != node.size)
     return Status::Corruption(node.name + ": content size differs from the recorded size");

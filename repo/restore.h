@@ -15,6 +15,7 @@
 
 #include "common/status.h"
 #include "repo/reporter.h"
+#include "repo/fetch_plan.h"
 #include "repo/repository.h"
 
 namespace cairn {
@@ -24,6 +25,9 @@ struct RestoreOptions {
   std::vector<std::string> includes;  // glob patterns on snapshot paths; empty: everything
   int threads = 0;                    // 0: one per core
   bool restore_owner = false;         // chown entries (needs root)
+  // Read, authenticate and decompress everything but write nothing (`cairn bench restore`).
+  bool decode_only = false;
+  FetchTimings* timings = nullptr;    // if set, per-stage time is added here
 };
 
 struct RestoreResult {
@@ -37,8 +41,9 @@ Result<RestoreResult> RestoreToDir(Repository* repo, const Snapshot& snapshot,
 
 // Writes one file of the snapshot (or, with an empty path, the stream of a stream snapshot or
 // its single file) to fd in order. Returns the byte count.
+// Blobs are fetched in parallel (threads; 0 = one per core) and written in order.
 Result<uint64_t> RestoreToFd(Repository* repo, const Snapshot& snapshot, const std::string& path,
-                             int fd);
+                             int fd, int threads = 0);
 
 // True if `path` is selected by the include patterns (or there are none).
 bool IncludeMatches(const std::vector<std::string>& includes, const std::string& path);

@@ -56,7 +56,7 @@ Result<Tree> DecodeTree(ByteView plaintext) {
   if (version != kTreeVersion)
     return Status::Corruption("unsupported tree version " + std::to_string(version));
   ASSIGN_OR_RETURN(uint64_t count, dec.Varint());
-  if (count > dec.remaining() / 16) return Status::Corruption("tree: node count too large");
+  if (count > dec.remaining() / kMinNodeBytes) return Status::Corruption("tree: node count too large");
   Tree tree;
   tree.nodes.resize(count);
   for (uint64_t i = 0; i < count; ++i) {

@@ -220,7 +220,25 @@ Id HmacSha256(ByteView key, ByteView data) {
 
 Sealer::Sealer(const Key32& key, bool encrypt) : key_(key), encrypt_(encrypt) {}
 
-void Sealer::Seal(ByteView plaintext, Bytes* out) const {
+namespace {
+Id DigestWithDomain(SealDomain domain, ByteView data) {
+  if (domain == SealDomain::kNone) return Sha256(data);
+  Sha256Stream h;
+  uint8_t d = static_cast<uint8_t>(domain);
+  h.Update(ByteView(&d, 1));
+  h.Update(data);
+  return h.Finish();
+}
+
+bool SetAad(EVP_CIPHER_CTX* ctx, SealDomain domain) {
+  if (domain == SealDomain::kNone) return true;
+  uint8_t d = static_cast<uint8_t>(domain);
+  int outl = 0;
+  return EVP_CipherUpdate(ctx, nullptr, &outl, &d, 1) == 1;
+}
+}  // namespace
+
+void Sealer::Seal(ByteView plaintext, SealDomain domain, Bytes* out) const {
   const size_t start = out->size();
   out->resize(start + kOverhead + plaintext.size());
   uint8_t* nonce = out->data() + start;
@@ -230,7 +248,7 @@ void Sealer::Seal(ByteView plaintext, Bytes* out) const {
   if (!encrypt_) {
     std::memset(nonce, 0, kNonceSize);
     if (!plaintext.empty()) std::memcpy(body, plaintext.data(), plaintext.size());
-    Id digest = Sha256(plaintext);
+    Id digest = DigestWithDomain(domain, plaintext);
     std::memcpy(tag, digest.bytes.data(), kTagSize);
     return;
   }
@@ -240,6 +258,7 @@ void Sealer::Seal(ByteView plaintext, Bytes* out) const {
   Check(RAND_bytes(nonce, static_cast<int>(kNonceSize)), "RAND_bytes");
   EVP_CIPHER_CTX* ctx = ThreadCipherCtx();
   Check(EVP_CipherInit_ex2(ctx, nullptr, key_.data(), nonce, 1, nullptr), "EVP_CipherInit_ex2");
+  if (!SetAad(ctx, domain)) Die("AES-GCM associated data");
   if (!GcmUpdate(ctx, plaintext.data(), plaintext.size(), body)) Die("AES-GCM encrypt");
   int outl = 0;
   Check(EVP_CipherFinal_ex(ctx, tag, &outl), "EVP_CipherFinal_ex");
@@ -247,7 +266,7 @@ void Sealer::Seal(ByteView plaintext, Bytes* out) const {
         "EVP_CTRL_AEAD_GET_TAG");
 }
 
-Result<Bytes> Sealer::Open(ByteView envelope) const {
+Result<Bytes> Sealer::Open(ByteView envelope, SealDomain domain) const {
   if (envelope.size() < kOverhead) {
     return Status::Corruption("envelope of " + std::to_string(envelope.size()) +
                               " bytes is shorter than its " + std::to_string(kOverhead) +
@@ -263,7 +282,7 @@ Result<Bytes> Sealer::Open(ByteView envelope) const {
     if (std::any_of(nonce.begin(), nonce.end(), [](uint8_t b) { return b != 0; })) {
       return AuthFailed();
     }
-    Id digest = Sha256(body);
+    Id digest = DigestWithDomain(domain, body);
     if (CRYPTO_memcmp(digest.bytes.data(), tag.data(), kTagSize) != 0) return AuthFailed();
     return Bytes(body.begin(), body.end());
   }
@@ -272,6 +291,7 @@ Result<Bytes> Sealer::Open(ByteView envelope) const {
   Check(EVP_CipherInit_ex2(ctx, nullptr, key_.data(), nonce.data(), 0, nullptr),
         "EVP_CipherInit_ex2");
   Bytes plaintext(body.size());
+  if (!SetAad(ctx, domain)) return AuthFailed();
   if (!GcmUpdate(ctx, body.data(), body.size(), plaintext.data())) return AuthFailed();
   // The ctrl takes a non-const pointer but only reads the expected tag.
   uint8_t expected[kTagSize];

@@ -60,10 +60,25 @@ class IdHasher {
 // HMAC-SHA-256 for one-off uses (config MAC, gear derivation).
 Id HmacSha256(ByteView key, ByteView data);
 
+// What an envelope holds. It is authenticated with the envelope (as GCM associated data), so an
+// envelope moved into a place that expects another kind fails to open instead of being parsed
+// as the wrong structure.
+enum class SealDomain : uint8_t {
+  kNone = 0,  // tests only
+  kKeyFile = 'K',
+  kDataBlob = 'D',
+  kTreeBlob = 'T',
+  kPackTrailer = 'P',
+  kIndexFile = 'I',
+  kSnapshot = 'S',
+};
+
 // Seals and opens envelopes:  nonce (12) || body || tag (16).
 //  encrypted:    body = AES-256-GCM ciphertext of the plaintext, tag = GCM tag,
-//                nonce random per envelope, no associated data.
-//  unencrypted:  nonce = 12 zero bytes, body = plaintext, tag = SHA-256(plaintext)[0..16).
+//                nonce random per envelope, associated data = the one domain byte.
+//  unencrypted:  nonce = 12 zero bytes, body = plaintext,
+//                tag = SHA-256(domain byte || plaintext)[0..16).
+// (SealDomain::kNone means no associated data and tag = SHA-256(plaintext)[0..16).)
 // Open fails with Corruption ("authentication failed") on any mismatch.
 class Sealer {
  public:
@@ -74,8 +89,10 @@ class Sealer {
   Sealer(const Key32& key, bool encrypt);
   bool encrypts() const { return encrypt_; }
   // Appends the envelope of plaintext to out. REQUIRES: plaintext does not point into *out.
-  void Seal(ByteView plaintext, Bytes* out) const;
-  Result<Bytes> Open(ByteView envelope) const;
+  void Seal(ByteView plaintext, SealDomain domain, Bytes* out) const;
+  Result<Bytes> Open(ByteView envelope, SealDomain domain) const;
+  void Seal(ByteView plaintext, Bytes* out) const { Seal(plaintext, SealDomain::kNone, out); }
+  Result<Bytes> Open(ByteView envelope) const { return Open(envelope, SealDomain::kNone); }
 
  private:
   Key32 key_;
