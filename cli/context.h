@@ -72,6 +72,7 @@ void RegisterLs(CLI::App& app, int* exit_code);
 void RegisterRestore(CLI::App& app, int* exit_code);
 void RegisterIndex(CLI::App& app, int* exit_code);
 void RegisterScrub(CLI::App& app, int* exit_code);
+void RegisterBench(CLI::App& app, int* exit_code);
 void RegisterDemo(CLI::App& app, int* exit_code);
 
 }  // namespace cairn::cli

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   RegisterRestore(app, &exit_code);
   RegisterIndex(app, &exit_code);
   RegisterScrub(app, &exit_code);
+  RegisterBench(app, &exit_code);
   RegisterDemo(app, &exit_code);
   try {
     app.parse(argc, argv);
