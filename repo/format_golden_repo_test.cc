@@ -1,9 +1,9 @@
 // Golden repositories of format v1 (tests/data/format-v1/README.md): opened, listed,
 // restored and checked object by object against repo-manifest.txt and docs/FORMAT.md.
 //
-// The repositories were written once by tests/make_golden.cc and are never regenerated.
-// If a test here fails, the code can no longer read repositories that exist: fix the
-// code. Never edit the golden files.
+// The repositories were written by tests/make_golden.cc; once format v1 is released they are
+// never regenerated. If a test here fails, the code can no longer read repositories
+// that exist: fix the code. Never edit the golden files.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -14,6 +14,7 @@
 #include <bit>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -35,6 +36,8 @@ namespace {
 namespace fs = std::filesystem;
 using golden::Golden;
 using golden::GoldenDir;
+using golden::OpenByHand;
+using golden::OpenOnlyAs;
 using golden::ReadAll;
 using golden::ScratchDir;
 using golden::Text;
@@ -148,7 +151,7 @@ TEST(FormatGoldenRepo, ManifestDescribesBothRepositories) {
   EXPECT_EQ(repos[0].password, "golden-password");
   EXPECT_EQ(repos[0].snapshots.size(), 3u);
   EXPECT_EQ(repos[1].dir, "repo-unencrypted");
-  EXPECT_EQ(repos[1].snapshots.size(), 1u);
+  EXPECT_EQ(repos[1].snapshots.size(), 2u);
 }
 
 TEST(FormatGoldenRepo, ObjectsAreContentNamed) {
@@ -193,9 +196,14 @@ TEST(FormatGoldenRepo, ConfigAndKeyFile) {
     EXPECT_EQ(c->chunker.max_size, 32768u);
     EXPECT_EQ(c->pack_size, 1u << 20);
     EXPECT_EQ(c->compression_level, 3);
-    EXPECT_TRUE(RepoConfig::Verify(config_bytes, r->key.id_key).ok());
+    // The MAC key: HMAC-SHA-256(encryption key, "cairn config mac") -- not the id key.
+    const Key32 mac_key = HmacSha256(r->key.encryption_key, Text("cairn config mac")).bytes;
+    EXPECT_EQ(RepoConfig::MacKey(r->key.encryption_key), mac_key);
+    EXPECT_TRUE(RepoConfig::Verify(config_bytes, mac_key).ok());
+    EXPECT_FALSE(RepoConfig::Verify(config_bytes, r->key.id_key).ok());
+    EXPECT_FALSE(RepoConfig::Verify(config_bytes, r->key.encryption_key).ok());
     // The writer's exact bytes, and the MAC over the canonical form docs/FORMAT.md spells out.
-    EXPECT_EQ(c->Encode(r->key.id_key), config_bytes);
+    EXPECT_EQ(c->Encode(mac_key), config_bytes);
     std::string canonical =
         std::string(
             "{\"chunker\":{\"algorithm\":\"fastcdc-v1\",\"avg_size\":8192,\"max_size\":32768,"
@@ -204,7 +212,9 @@ TEST(FormatGoldenRepo, ConfigAndKeyFile) {
         (encrypted ? "aes-256-gcm" : "none") + "\",\"id\":\"" + c->id +
         "\",\"pack_size\":1048576,\"version\":1}";
     EXPECT_EQ(ExtractJsonString(AsString(config_bytes), "mac"),
-              HmacSha256(r->key.id_key, AsBytes(canonical)).Hex());
+              HmacSha256(mac_key, AsBytes(canonical)).Hex());
+    // The id is 64 lower-case hex digits (Decode checks it).
+    EXPECT_EQ(c->id.find_first_not_of("0123456789abcdef"), std::string::npos);
 
     // The key file, opened by hand as docs/FORMAT.md describes it.
     std::string key_path;
@@ -231,9 +241,11 @@ TEST(FormatGoldenRepo, ConfigAndKeyFile) {
     Result<Key32> kek = DeriveKey(m.password, *salt, ScryptParams{32768, 8, 1});
     ASSERT_TRUE(kek.ok());
     EXPECT_EQ(data->size(), 12 + 96 + 16u);
-    Result<Bytes> opened = Sealer(*kek, true).Open(*data);
+    Result<Bytes> opened = Sealer(*kek, true).Open(*data, SealDomain::kKeyFile);
     ASSERT_TRUE(opened.ok());
     EXPECT_EQ(*opened, master);
+    // By hand: AES-256-GCM under the key-encryption key with associated data 'K'.
+    EXPECT_EQ(OpenOnlyAs(true, *kek, *data, golden::kDomainKeyFile), master);
     EXPECT_EQ(OpenKeyFile(key_file, "not-the-password").status().code(), Code::kWrongPassword);
   }
 }
@@ -243,6 +255,7 @@ TEST(FormatGoldenRepo, PacksAndIndexFiles) {
     SCOPED_TRACE(m.dir);
     std::unique_ptr<OpenedRepo> r = OpenGolden(m);
     ASSERT_TRUE(r);
+    const bool encrypted = !m.password.empty();
     Backend* backend = r->repo->backend();
     std::map<Id, IndexedPack> indexed;
     ASSERT_TRUE(backend
@@ -250,8 +263,12 @@ TEST(FormatGoldenRepo, PacksAndIndexFiles) {
                            [&](const std::string& name, uint64_t) {
                              Result<Bytes> sealed = backend->Get({ObjectType::kIndex, name});
                              if (!sealed.ok()) return sealed.status();
-                             Result<Bytes> plain = r->repo->sealer().Open(*sealed);
+                             Result<Bytes> plain =
+                                 r->repo->sealer().Open(*sealed, SealDomain::kIndexFile);
                              if (!plain.ok()) return plain.status();
+                             EXPECT_EQ(OpenOnlyAs(encrypted, r->key.encryption_key, *sealed,
+                                                  golden::kDomainIndexFile),
+                                       *plain);
                              Result<std::vector<IndexedPack>> packs = DecodeIndexFile(*plain);
                              if (!packs.ok()) return packs.status();
                              for (IndexedPack& p : *packs)
@@ -260,7 +277,7 @@ TEST(FormatGoldenRepo, PacksAndIndexFiles) {
                            })
                     .ok());
 
-    size_t packs = 0;
+    size_t packs = 0, minimal_trailers = 0;
     ASSERT_TRUE(
         backend
             ->List(
@@ -292,8 +309,26 @@ TEST(FormatGoldenRepo, PacksAndIndexFiles) {
                     if (e.type == BlobType::kTree) {
                       EXPECT_TRUE(DecodeTree(*plain).ok());
                     }
+                    // By hand: data blobs are sealed under 'D', tree blobs under 'T'.
+                    EXPECT_TRUE(OpenOnlyAs(encrypted, r->key.encryption_key,
+                                           ByteView(pack).subspan(e.offset, e.length),
+                                           e.type == BlobType::kTree ? golden::kDomainTreeBlob
+                                                                     : golden::kDomainDataBlob)
+                                    .has_value());
                   }
-                  EXPECT_EQ(offset + GetU32LE(pack.data() + pack.size() - 12) + 12, pack.size());
+                  const uint64_t trailer_len = GetU32LE(pack.data() + pack.size() - 12);
+                  EXPECT_EQ(offset + trailer_len + 12, pack.size());
+                  // The trailer envelope is sealed under 'P'.
+                  std::optional<Bytes> trailer =
+                      OpenOnlyAs(encrypted, r->key.encryption_key,
+                                 ByteView(pack).subspan(offset, trailer_len),
+                                 golden::kDomainPackTrailer);
+                  EXPECT_TRUE(trailer.has_value());
+                  // Each entry takes at least 37 bytes; the smallest ones take exactly that.
+                  if (trailer) {
+                    EXPECT_GE(trailer->size(), 2 + 37 * entries->size());
+                    if (trailer->size() == 2 + 37 * entries->size()) ++minimal_trailers;
+                  }
                   // Exactly one index file names the pack, with the trailer's entries.
                   auto it = indexed.find(Id::FromHex(name).value());
                   EXPECT_TRUE(it != indexed.end());
@@ -308,6 +343,30 @@ TEST(FormatGoldenRepo, PacksAndIndexFiles) {
             .ok());
     EXPECT_GT(packs, 0u);
     EXPECT_TRUE(indexed.empty()) << "index files name packs that do not exist";
+    // The empty stream's root tree sits alone in a pack: one blob entry of 37 bytes, the case
+    // a bound of 38 bytes per entry rejected.
+    if (m.dir == "repo-unencrypted") {
+      EXPECT_GE(minimal_trailers, 1u);
+    }
+  }
+}
+
+TEST(FormatGoldenRepo, SnapshotObjectsOpenOnlyAsSnapshots) {
+  for (const ManifestRepo& m : ReadManifest()) {
+    SCOPED_TRACE(m.dir);
+    std::unique_ptr<OpenedRepo> r = OpenGolden(m);
+    ASSERT_TRUE(r);
+    size_t n = 0;
+    for (const auto& e : fs::directory_iterator(r->dir + "/snapshots")) {
+      SCOPED_TRACE(e.path().string());
+      Bytes sealed = ReadAll(e.path().string());
+      std::optional<Bytes> plain = OpenOnlyAs(!m.password.empty(), r->key.encryption_key, sealed,
+                                              golden::kDomainSnapshot);
+      ASSERT_TRUE(plain.has_value());
+      EXPECT_TRUE(DecodeSnapshot(*plain).ok());
+      ++n;
+    }
+    EXPECT_EQ(n, m.snapshots.size());
   }
 }
 
@@ -424,6 +483,72 @@ TEST(FormatGoldenRepo, SnapshotsRestoreToTheManifest) {
       CheckRestoreMatches(options.target, ms);
     }
   }
+}
+
+// Snapshot statistics and parents (docs/FORMAT.md section 11). blobs_added, bytes_added_raw and
+// bytes_added_stored count every blob, data and tree, that the snapshot's backup added: in the
+// golden repositories (one writer, one thread, nothing stored twice) exactly the blobs reachable
+// from the snapshot that no older snapshot reaches. `parent` is the snapshot an incremental
+// backup of files was based on (the newest one of the same host and paths), zero for the first
+// backup and for streams.
+TEST(FormatGoldenRepo, SnapshotStatisticsAndParents) {
+  size_t incremental = 0;
+  for (const ManifestRepo& m : ReadManifest()) {
+    SCOPED_TRACE(m.dir);
+    std::unique_ptr<OpenedRepo> r = OpenGolden(m);
+    ASSERT_TRUE(r);
+    Repository* repo = r->repo.get();
+    Result<std::vector<SnapshotRef>> snaps = repo->ListSnapshots();
+    ASSERT_TRUE(snaps.ok());
+    std::set<std::pair<int, Id>> seen;
+    for (size_t i = 0; i < snaps->size(); ++i) {
+      const SnapshotRef& ref = (*snaps)[i];
+      SCOPED_TRACE("snapshot " + ref.id.Hex());
+      uint64_t blobs = 0, raw = 0, stored = 0, tree_raw = 0;
+      auto add = [&](BlobType type, const Id& id) -> bool {
+        if (!seen.insert({static_cast<int>(type), id}).second) return false;
+        Result<BlobLocation> loc = repo->FindBlob(type, id);
+        EXPECT_TRUE(loc.ok()) << loc.status().ToString();
+        if (!loc.ok()) return false;
+        ++blobs;
+        raw += loc->entry.raw_length;
+        stored += loc->entry.length;
+        if (type == BlobType::kTree) tree_raw += loc->entry.raw_length;
+        return true;
+      };
+      std::function<void(const Id&)> visit = [&](const Id& tree_id) {
+        if (!add(BlobType::kTree, tree_id)) return;  // seen before: so is all below it
+        Result<Tree> tree = repo->LoadTree(tree_id);
+        ASSERT_TRUE(tree.ok()) << tree.status().ToString();
+        for (const Node& n : tree->nodes) {
+          if (n.type == NodeType::kFile)
+            for (const Id& id : n.content) add(BlobType::kData, id);
+          if (n.type == NodeType::kDir) visit(n.subtree);
+        }
+      };
+      visit(ref.snapshot.tree);
+      const SnapshotStats& st = ref.snapshot.stats;
+      EXPECT_EQ(st.blobs_added, blobs);
+      EXPECT_EQ(st.bytes_added_raw, raw);  // trees' plaintext included
+      EXPECT_GT(tree_raw, 0u);
+      EXPECT_EQ(st.bytes_added_stored, stored);
+
+      Id want_parent;  // zero
+      if (!ref.snapshot.is_stream()) {
+        for (size_t k = i; k-- > 0;) {
+          const Snapshot& older = (*snaps)[k].snapshot;
+          if (!older.is_stream() && older.host == ref.snapshot.host &&
+              older.paths == ref.snapshot.paths) {
+            want_parent = (*snaps)[k].id;
+            ++incremental;
+            break;
+          }
+        }
+      }
+      EXPECT_EQ(ref.snapshot.parent, want_parent);
+    }
+  }
+  EXPECT_EQ(incremental, 1u);  // snapshot 2 of repo/, based on snapshot 1
 }
 
 // ---- The chunker restated from docs/FORMAT.md "Chunker", one byte at a time.

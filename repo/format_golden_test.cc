@@ -1,9 +1,9 @@
 // Golden files of repository format v1 (tests/data/format-v1/README.md).
 //
-// The files were written once by tests/make_golden.cc and are never regenerated.
-// If a test here fails, the code has changed the format that existing repositories
-// are written in: fix the code, or define a new format version (docs/FORMAT.md
-// "Versions") that still reads these bytes. Never edit the golden files.
+// The files were written by tests/make_golden.cc and are decoded by every build. Once format
+// v1 is released they are never regenerated or edited. If a test here fails,
+// the code has changed the format that existing repositories are written in: fix the code,
+// or define a new format version (docs/FORMAT.md "Versions") that still reads these bytes.
 //
 // This file: the standalone plaintext structures, envelopes and an unencrypted pack.
 // repo/format_golden_repo_test.cc: the golden repositories.
@@ -24,6 +24,8 @@ namespace cairn {
 namespace {
 
 using golden::Golden;
+using golden::OpenByHand;
+using golden::OpenOnlyAs;
 using golden::Text;
 
 // The fixed values of the standalone golden files (README.md).
@@ -220,29 +222,142 @@ TEST(FormatGolden, SnapshotPlaintext) {
   EXPECT_EQ(EncodeSnapshot(*s), golden);
 }
 
+// The smallest blob entries (37 bytes, every varint one byte) and nothing else: the entry
+// count is exactly the bound a decoder derives from the remaining bytes (docs/FORMAT.md
+// section 12). A bound of 38 bytes per entry rejected these, and with them every pack whose
+// only blob is tiny (an empty directory's tree, an empty stream's root tree).
+TEST(FormatGolden, TinyPackTrailerPlaintext) {
+  Bytes golden = Golden("pack_trailer_tiny.bin");
+  EXPECT_EQ(golden.size(), 2 + 5 * 37u);
+  EXPECT_EQ(ToHex(golden),
+            "0105"
+            "00101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f081c0000"
+            "00303132333435363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e4f241d0100"
+            "01505152535455565758595a5b5c5d5e5f606162636465666768696a6b6c6d6e6f411e0200"
+            "00707172737475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f5f1f0300"
+            "00909192939495969798999a9b9c9d9e9fa0a1a2a3a4a5a6a7a8a9aaabacadaeaf7e200400");
+  Result<std::vector<BlobEntry>> entries = DecodeTrailer(golden, 158);
+  ASSERT_TRUE(entries.ok()) << entries.status().ToString();
+  ASSERT_EQ(entries->size(), 5u);
+  ExpectEntry((*entries)[0], BlobType::kData, 0x10, 8, 28, 0, Compression::kNone);
+  ExpectEntry((*entries)[1], BlobType::kData, 0x30, 36, 29, 1, Compression::kNone);
+  ExpectEntry((*entries)[2], BlobType::kTree, 0x50, 65, 30, 2, Compression::kNone);
+  ExpectEntry((*entries)[3], BlobType::kData, 0x70, 95, 31, 3, Compression::kNone);
+  ExpectEntry((*entries)[4], BlobType::kData, 0x90, 126, 32, 4, Compression::kNone);
+  EXPECT_EQ(EncodeTrailerPlaintext(*entries), golden);
+  EXPECT_FALSE(DecodeTrailer(golden, 157).ok());
+  // Claiming a sixth entry is over the bound (and there is none).
+  Bytes more = golden;
+  more[1] = 6;
+  EXPECT_FALSE(DecodeTrailer(more, 158).ok());
+}
+
+TEST(FormatGolden, TinyIndexFilePlaintext) {
+  Bytes golden = Golden("index_file_tiny.bin");
+  // version, count, pack 0xa0 (id, size 385 in 2 bytes, 5, 5 entries), pack 0xc0 (id, 115, 1, entry)
+  EXPECT_EQ(golden.size(), 2 + (32 + 2 + 1 + 5 * 37) + (32 + 1 + 1 + 37u));
+  Result<std::vector<IndexedPack>> packs = DecodeIndexFile(golden);
+  ASSERT_TRUE(packs.ok()) << packs.status().ToString();
+  ASSERT_EQ(packs->size(), 2u);
+  const IndexedPack& a = (*packs)[0];
+  EXPECT_EQ(a.pack_id, FixedId(0xa0));
+  EXPECT_EQ(a.pack_size, 385u);
+  ASSERT_EQ(a.blobs.size(), 5u);
+  Result<std::vector<BlobEntry>> trailer = DecodeTrailer(Golden("pack_trailer_tiny.bin"), 158);
+  ASSERT_TRUE(trailer.ok());
+  for (size_t i = 0; i < 5; ++i) {
+    const BlobEntry& e = (*trailer)[i];
+    ExpectEntry(a.blobs[i], e.type, e.id.bytes[0], e.offset, e.length, e.raw_length, e.compression);
+  }
+  const IndexedPack& b = (*packs)[1];
+  EXPECT_EQ(b.pack_id, FixedId(0xc0));
+  EXPECT_EQ(b.pack_size, 115u);  // the smallest pack that holds a blob: one empty blob
+  ASSERT_EQ(b.blobs.size(), 1u);
+  ExpectEntry(b.blobs[0], BlobType::kData, 0xe0, 8, 28, 0, Compression::kNone);
+  EXPECT_EQ(EncodeIndexFile(*packs), golden);
+}
+
+// Nodes of the smallest encoding, 15 bytes each: again exactly at the decoder's bound (a bound
+// of 16 bytes per node rejected this tree).
+TEST(FormatGolden, MinimalTreePlaintext) {
+  Bytes golden = Golden("tree_minimal.bin");
+  EXPECT_EQ(ToHex(golden),
+            "0103"
+            "016101000000000000000000000000"    // "a": file, all zero, no content
+            "0162017f7f7f00007f7e7f7f000100"    // "b": mode 0177, uid/gid 127, mtime -64, ...
+            "016c03000000000000000000000000");  // "l": symlink, empty target
+  Result<Tree> tree = DecodeTree(golden);
+  ASSERT_TRUE(tree.ok()) << tree.status().ToString();
+  ASSERT_EQ(tree->nodes.size(), 3u);
+  const std::vector<Node>& n = tree->nodes;
+  EXPECT_EQ(n[0].name, "a");
+  EXPECT_EQ(n[0].type, NodeType::kFile);
+  EXPECT_EQ(n[0].mode, 0u);
+  EXPECT_TRUE(n[0].content.empty());
+  EXPECT_EQ(n[1].name, "b");
+  EXPECT_EQ(n[1].type, NodeType::kFile);
+  EXPECT_EQ(n[1].mode, 0177u);
+  EXPECT_EQ(n[1].uid, 127u);
+  EXPECT_EQ(n[1].gid, 127u);
+  EXPECT_EQ(n[1].mtime_ns, -64);
+  EXPECT_EQ(n[1].ctime_ns, 63);
+  EXPECT_EQ(n[1].inode, 127u);
+  EXPECT_EQ(n[1].device, 127u);
+  EXPECT_EQ(n[1].size, 0u);
+  EXPECT_EQ(n[1].flags, kNodeChangedDuringRead);
+  EXPECT_EQ(n[2].name, "l");
+  EXPECT_EQ(n[2].type, NodeType::kSymlink);
+  EXPECT_EQ(n[2].link_target, "");
+  EXPECT_EQ(EncodeTree(*tree), golden);
+  Bytes more = golden;
+  more[1] = 4;
+  EXPECT_FALSE(DecodeTree(more).ok());
+}
+
+// Both envelopes hold snapshot.bin sealed as a snapshot object: domain 'S' (docs/FORMAT.md 4.3).
 TEST(FormatGolden, Envelopes) {
-  const Bytes plain = Text("cairn format v1 golden envelope\n");
+  const Bytes plain = Golden("snapshot.bin");
   Bytes unenc = Golden("envelope_unencrypted.bin");
   ASSERT_EQ(unenc.size(), 12 + plain.size() + 16);
   EXPECT_TRUE(std::all_of(unenc.begin(), unenc.begin() + 12, [](uint8_t b) { return b == 0; }));
   EXPECT_TRUE(std::equal(plain.begin(), plain.end(), unenc.begin() + 12));
-  Id digest = Sha256(plain);
+  Bytes tagged{'S'};
+  tagged.insert(tagged.end(), plain.begin(), plain.end());
+  Id digest = Sha256(tagged);  // SHA-256(domain byte || plaintext)
   EXPECT_TRUE(std::equal(digest.bytes.begin(), digest.bytes.begin() + 16, unenc.end() - 16));
-  Result<Bytes> opened = Sealer(FixedKey(0x40), false).Open(unenc);  // the key plays no part
-  ASSERT_TRUE(opened.ok());
+  Result<Bytes> opened = Sealer(FixedKey(0x40), false).Open(unenc, SealDomain::kSnapshot);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();  // the key plays no part
   EXPECT_EQ(*opened, plain);
+  EXPECT_TRUE(DecodeSnapshot(*opened).ok());
   Bytes resealed;
-  Sealer(FixedKey(0x00), false).Seal(plain, &resealed);
+  Sealer(FixedKey(0x00), false).Seal(plain, SealDomain::kSnapshot, &resealed);
   EXPECT_EQ(resealed, unenc);
+  EXPECT_EQ(OpenOnlyAs(false, FixedKey(0x00), unenc, 'S'), plain);
 
   Bytes enc = Golden("envelope_aes256gcm.bin");
   ASSERT_EQ(enc.size(), 12 + plain.size() + 16);
-  opened = Sealer(FixedKey(0x00), true).Open(enc);
+  opened = Sealer(FixedKey(0x00), true).Open(enc, SealDomain::kSnapshot);
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   EXPECT_EQ(*opened, plain);
-  EXPECT_FALSE(Sealer(FixedKey(0x01), true).Open(enc).ok());
-  EXPECT_FALSE(Sealer(FixedKey(0x00), false).Open(enc).ok());
-  EXPECT_FALSE(Sealer(FixedKey(0x00), true).Open(unenc).ok());
+  // AES-256-GCM with the one domain byte as associated data, by hand.
+  EXPECT_EQ(OpenOnlyAs(true, FixedKey(0x00), enc, 'S'), plain);
+  EXPECT_FALSE(Sealer(FixedKey(0x01), true).Open(enc, SealDomain::kSnapshot).ok());
+  EXPECT_FALSE(Sealer(FixedKey(0x00), false).Open(enc, SealDomain::kSnapshot).ok());
+  EXPECT_FALSE(Sealer(FixedKey(0x00), true).Open(unenc, SealDomain::kSnapshot).ok());
+}
+
+// The domain is authenticated: the same envelopes do not open as anything but a snapshot.
+TEST(FormatGolden, EnvelopesDoNotOpenUnderAnotherDomain) {
+  const Bytes unenc = Golden("envelope_unencrypted.bin");
+  const Bytes enc = Golden("envelope_aes256gcm.bin");
+  for (SealDomain d : {SealDomain::kKeyFile, SealDomain::kDataBlob, SealDomain::kTreeBlob,
+                       SealDomain::kPackTrailer, SealDomain::kIndexFile, SealDomain::kNone}) {
+    SCOPED_TRACE(static_cast<int>(d));
+    Result<Bytes> u = Sealer(FixedKey(0x00), false).Open(unenc, d);
+    EXPECT_EQ(u.status().code(), Code::kCorruption);
+    Result<Bytes> e = Sealer(FixedKey(0x00), true).Open(enc, d);
+    EXPECT_EQ(e.status().code(), Code::kCorruption);
+  }
 }
 
 TEST(FormatGolden, UnencryptedPack) {
@@ -287,9 +402,23 @@ TEST(FormatGolden, UnencryptedPack) {
     SealedBlob b{e.type, e.id, e.raw_length, e.compression,
                  Bytes(envelope.begin(), envelope.end())};
     rebuilt.Add(b);
+    // By hand: a data blob is sealed under domain 'D', a tree blob under 'T'.
+    EXPECT_TRUE(OpenOnlyAs(false, FixedKey(0x00), envelope,
+                           e.type == BlobType::kTree ? golden::kDomainTreeBlob
+                                                     : golden::kDomainDataBlob)
+                    .has_value());
     offset += e.length;
   }
   EXPECT_EQ(rebuilt.Finish(sealer), pack);
+  // The trailer envelope, between the last blob and the footer, is sealed under 'P'.
+  const uint64_t trailer_len = GetU32LE(pack.data() + pack.size() - 12);
+  EXPECT_EQ(offset + trailer_len + 12, pack.size());
+  std::optional<Bytes> trailer = OpenOnlyAs(
+      false, FixedKey(0x00), ByteView(pack).subspan(offset, trailer_len), golden::kDomainPackTrailer);
+  ASSERT_TRUE(trailer.has_value());
+  Result<std::vector<BlobEntry>> decoded = DecodeTrailer(*trailer, offset);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded->size(), 3u);
 }
 
 }  // namespace

@@ -4,10 +4,12 @@
 //
 // Run once per format version; the files it wrote are committed, and
 // repo/format_golden_test.cc and repo/format_golden_repo_test.cc decode them
-// forever. It is never needed again for version 1: running it again produces
-// different bytes (random keys, nonces, ids), which is why it refuses to write
-// into a folder that already has files. Only a new format version uses it
-// (adapted) to add its own tests/data/format-vN folder.
+// forever. Version 1's files were last written before v1 was released (after the
+// v1 hardening: seal domains, config MAC key, ...); from the first release on they
+// are never written again: running it again produces different bytes (random
+// keys, nonces, ids), which is why it refuses to write into a folder that already
+// has files. Only a new format version uses it (adapted) to add its own
+// tests/data/format-vN folder.
 //
 // SCRATCH_DIR (default /tmp/cairn-make-golden) holds the source tree that is
 // backed up; its absolute path ends up in the snapshots, so keep the default.
@@ -105,6 +107,62 @@ std::vector<IndexedPack> IndexPacks() {
                       300000,
                       {Entry(BlobType::kTree, 0xe0, 8, 200028, 200000, Compression::kNone),
                        Entry(BlobType::kData, 0xf0, 200036, 50000, 1 << 20, Compression::kZstd)}}};
+}
+
+// The smallest blob entries there are (37 bytes: every varint one byte): tiny blobs stored
+// raw, back to back from offset 8 (offsets and lengths below 128). The 2-byte tree blob is
+// what an empty tree encodes to. The blob area ends at 158.
+std::vector<BlobEntry> TinyTrailerEntries() {
+  return {Entry(BlobType::kData, 0x10, 8, 28, 0, Compression::kNone),
+          Entry(BlobType::kData, 0x30, 36, 29, 1, Compression::kNone),
+          Entry(BlobType::kTree, 0x50, 65, 30, 2, Compression::kNone),
+          Entry(BlobType::kData, 0x70, 95, 31, 3, Compression::kNone),
+          Entry(BlobType::kData, 0x90, 126, 32, 4, Compression::kNone)};
+}
+
+Bytes TinyTrailerPlaintext() {
+  Encoder enc;
+  enc.U8(kPackTrailerVersion);
+  std::vector<BlobEntry> entries = TinyTrailerEntries();
+  enc.Varint(entries.size());
+  for (const BlobEntry& e : entries) EncodeBlobEntry(e, &enc);
+  return enc.Take();
+}
+
+// Pack 0xa0 is the pack of the tiny trailer (158 + 28 + 187 + 12 = 385 bytes); pack 0xc0 is
+// the smallest pack with a blob: one empty blob (8 + 28 + 28 + 39 + 12 = 115 bytes).
+std::vector<IndexedPack> TinyIndexPacks() {
+  return {IndexedPack{FixedId(0xa0), 385, TinyTrailerEntries()},
+          IndexedPack{FixedId(0xc0), 115, {Entry(BlobType::kData, 0xe0, 8, 28, 0, Compression::kNone)}}};
+}
+
+// Nodes of the smallest encoding (15 bytes): one-byte names, every number below 64 or 128,
+// no user or group names, no content (empty files) or an empty symlink target.
+Tree MinimalTree() {
+  Tree t;
+  Node a;
+  a.name = "a";
+  a.type = NodeType::kFile;
+  t.nodes.push_back(a);
+
+  Node b;  // the largest values that still take one byte each
+  b.name = "b";
+  b.type = NodeType::kFile;
+  b.mode = 0177;
+  b.uid = 127;
+  b.gid = 127;
+  b.mtime_ns = -64;
+  b.ctime_ns = 63;
+  b.inode = 127;
+  b.device = 127;
+  b.flags = kNodeChangedDuringRead;
+  t.nodes.push_back(b);
+
+  Node l;
+  l.name = "l";
+  l.type = NodeType::kSymlink;
+  t.nodes.push_back(l);
+  return t;
 }
 
 Tree GoldenTree() {
@@ -227,13 +285,17 @@ void WritePlaintexts(const std::string& out) {
   SortTree(&tree);
   WriteBytes(out + "/tree.bin", EncodeTree(tree));
   WriteBytes(out + "/snapshot.bin", EncodeSnapshot(GoldenSnapshot()));
+  WriteBytes(out + "/pack_trailer_tiny.bin", TinyTrailerPlaintext());
+  WriteBytes(out + "/index_file_tiny.bin", EncodeIndexFile(TinyIndexPacks()));
+  WriteBytes(out + "/tree_minimal.bin", EncodeTree(MinimalTree()));
 
-  Bytes plain = Text("cairn format v1 golden envelope\n");
+  // The snapshot above sealed as a snapshot object (domain 'S'), both ways.
+  Bytes plain = EncodeSnapshot(GoldenSnapshot());
   Bytes env;
-  Sealer(FixedKey(0x00), false).Seal(plain, &env);
+  Sealer(FixedKey(0x00), false).Seal(plain, SealDomain::kSnapshot, &env);
   WriteBytes(out + "/envelope_unencrypted.bin", env);
   env.clear();
-  Sealer(FixedKey(0x00), true).Seal(plain, &env);
+  Sealer(FixedKey(0x00), true).Seal(plain, SealDomain::kSnapshot, &env);
   WriteBytes(out + "/envelope_aes256gcm.bin", env);
 
   // A whole pack sealed without encryption (so it is readable with no key),
@@ -539,6 +601,15 @@ std::string WriteUnencryptedRepository(const std::string& out, const std::string
   manifest += "stream name=notes.txt size=" + std::to_string(stream.size()) +
               " sha256=" + Sha256(stream).Hex() +
               " chunks=" + SizesField(ChunkSizes(repo.get(), stream)) + "\n";
+
+  // An empty stream: no data blob, only a small root tree, alone in its pack. Its pack
+  // trailer and index file consist of one 37-byte blob entry (the smallest there is).
+  MemReader empty_reader(ByteView{});
+  opt.time_ns = T(5000);
+  BackupResult e = Must(BackupStream(repo.get(), &empty_reader, "empty.txt", opt, nullptr, nullptr),
+                        "empty snapshot");
+  manifest += DescribeSnapshot(e.snapshot_id, e.snapshot);
+  manifest += "stream name=empty.txt size=0 sha256=" + Sha256(ByteView{}).Hex() + " chunks=-\n";
   repo.reset();
   PruneEmptyDirs(repo_dir);
   fs::remove_all(scratch);
