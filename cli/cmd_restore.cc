@@ -37,6 +37,7 @@ int RunRestore(const RestoreFlags& f) {
   options.threads = f.threads;
   options.restore_owner = geteuid() == 0;
   CliReporter reporter("restore");
+  if (f.includes.empty()) reporter.Total(snap->snapshot.stats.bytes_raw);
   Result<RestoreResult> r = RestoreToDir(repo->get(), snap->snapshot, options, &reporter);
   reporter.Done();
   if (!r.ok()) return Fail(r.status().WithContext("restore"));

@@ -157,7 +157,10 @@ int Fail(const Status& status) {
 }
 
 CliReporter::CliReporter(const char* verb)
-    : verb_(verb), tty_(isatty(2) && !Globals().json && !Globals().quiet), start_ns_(NowNs()) {}
+    : verb_(verb),
+      tty_(isatty(2) && !Globals().json && !Globals().quiet),
+      start_ns_(NowNs()),
+      last_ns_(start_ns_) {}  // nothing for runs shorter than one interval
 
 CliReporter::~CliReporter() { Done(); }
 
@@ -188,17 +191,41 @@ void CliReporter::Notice(const std::string& path, const std::string& what) {
     std::cerr << "cairn: note: " << path << ": " << what << "\n";
 }
 
+void CliReporter::Total(uint64_t bytes) {
+  std::lock_guard<std::mutex> l(mu_);
+  total_ = bytes;
+}
+
+// On a terminal: one redrawn status line, 5 times a second. With --json: a JSON line on stderr
+// once a second. Otherwise nothing.
 void CliReporter::Progress(uint64_t bytes_done, const std::string& current) {
-  if (!tty_) return;
+  bool json = Globals().json;
+  if (!tty_ && !json) return;
   int64_t now = NowNs();
   std::lock_guard<std::mutex> l(mu_);
-  if (now - last_ns_ < 200'000'000) return;
+  if (now - last_ns_ < (json ? 1'000'000'000 : 200'000'000)) return;
   last_ns_ = now;
   double secs = static_cast<double>(now - start_ns_) / 1e9;
   double rate = secs > 0 ? static_cast<double>(bytes_done) / secs : 0;
-  std::string name = current.size() > 50 ? "…" + current.substr(current.size() - 49) : current;
-  std::cerr << "\r\033[K" << verb_ << " " << HumanBytes(bytes_done) << "  "
-            << HumanBytes(static_cast<uint64_t>(rate)) << "/s  " << name << std::flush;
+  double eta = total_ > bytes_done && rate > 0 ? static_cast<double>(total_ - bytes_done) / rate : -1;
+  if (json) {
+    nlohmann::json j = {{"progress", verb_}, {"bytes_done", bytes_done}, {"bytes_per_s", rate},
+                        {"current", current}, {"elapsed_s", secs}};
+    if (total_) j["bytes_total"] = total_;
+    if (eta >= 0) j["eta_s"] = eta;
+    std::cerr << j.dump() << "\n";
+    return;
+  }
+  std::string name = current.size() > 40 ? "…" + current.substr(current.size() - 39) : current;
+  std::cerr << "\r\033[K" << verb_ << " " << HumanBytes(bytes_done);
+  if (total_) std::cerr << " / " << HumanBytes(total_);
+  std::cerr << "  " << HumanBytes(static_cast<uint64_t>(rate)) << "/s";
+  if (eta >= 0) {
+    char buf[32];
+    snprintf(buf, sizeof(buf), "  ETA %d:%02d", static_cast<int>(eta) / 60, static_cast<int>(eta) % 60);
+    std::cerr << buf;
+  }
+  std::cerr << "  " << name << std::flush;
   drawn_ = true;
 }
 

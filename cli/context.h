@@ -47,6 +47,7 @@ class CliReporter : public Reporter {
   ~CliReporter() override;
   void Problem(const std::string& path, const Status& status) override;
   void Notice(const std::string& path, const std::string& what) override;
+  void Total(uint64_t bytes) override;
   void Progress(uint64_t bytes_done, const std::string& current) override;
   void Done();
   uint64_t problems() const { return problems_; }
@@ -55,9 +56,10 @@ class CliReporter : public Reporter {
   std::mutex mu_;
   const char* verb_;
   bool tty_;
-  int64_t start_ns_, last_ns_ = 0;
+  int64_t start_ns_, last_ns_;
   bool drawn_ = false;
   uint64_t problems_ = 0;
+  uint64_t total_ = 0;  // 0: unknown
 };
 
 std::string HumanBytes(uint64_t bytes);

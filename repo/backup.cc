@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <thread>
 
 #include "common/task_group.h"
 
@@ -397,9 +398,38 @@ Result<BackupResult> Commit(Repository* repo, Archiver* archiver, Snapshot snap)
 
 }  // namespace
 
+// Sums the sizes of the regular files under `paths` (no symlinks followed), for progress.
+uint64_t ScanTotal(const std::vector<std::string>& paths, const std::atomic<bool>* stop) {
+  namespace fs = std::filesystem;
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const std::string& p : paths) {
+    if (fs::is_regular_file(fs::symlink_status(p, ec))) total += fs::file_size(p, ec);
+    for (auto it = fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied, ec);
+         !ec && it != fs::recursive_directory_iterator() && !*stop; it.increment(ec))
+      if (it->is_regular_file(ec) && !it->is_symlink(ec)) total += it->file_size(ec);
+  }
+  return total;
+}
+
 Result<BackupResult> BackupPaths(Repository* repo, const std::vector<std::string>& paths,
                                  const BackupOptions& options, Reporter* reporter) {
   if (paths.empty()) return Status::InvalidArgument("nothing to back up: no paths given");
+  // The ETA needs a total; a side thread finds it while the backup runs.
+  std::atomic<bool> stop_scan{false};
+  std::thread scanner;
+  if (reporter) scanner = std::thread([&] {
+    uint64_t total = ScanTotal(paths, &stop_scan);
+    if (!stop_scan) reporter->Total(total);
+  });
+  struct Joiner {
+    std::thread* t;
+    std::atomic<bool>* stop;
+    ~Joiner() {
+      *stop = true;
+      if (t->joinable()) t->join();
+    }
+  } joiner{&scanner, &stop_scan};
   Snapshot snap = NewSnapshot(options, "files");
   for (const std::string& p : paths) snap.paths.push_back(AbsolutePath(p));
   ASSIGN_OR_RETURN(std::optional<Snapshot> parent, FindParent(repo, options, snap));

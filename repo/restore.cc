@@ -199,7 +199,8 @@ class Restorer {
         [this](const BlobTarget& t, ByteView plain) -> Status {
           FileJob& job = batch_[t.file];
           if (job.damaged) return Status::OK();
-          bytes_.fetch_add(plain.size());
+          uint64_t done = bytes_.fetch_add(plain.size()) + plain.size();
+          if (reporter_) reporter_->Progress(done, job.path);
           if (options_.decode_only || AllZero(plain)) return Status::OK();
           return WriteAll(job.fd, plain, static_cast<int64_t>(t.offset)).WithContext(job.path);
         },
