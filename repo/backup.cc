@@ -357,7 +357,9 @@ Result<std::optional<Snapshot>> FindParent(Repository* repo, const BackupOptions
   if (options.force) return std::optional<Snapshot>();
   if (!options.parent.empty()) {
     ASSIGN_OR_RETURN(SnapshotRef ref, repo->FindSnapshot(options.parent));
-    return std::optional<Snapshot>(ref.snapshot);
+    std::optional<Snapshot> found(ref.snapshot);
+    found->parent = ref.id;  // carried to the caller: the id of the parent itself
+    return found;
   }
   ASSIGN_OR_RETURN(std::vector<SnapshotRef> all, repo->ListSnapshots());
   for (auto it = all.rbegin(); it != all.rend(); ++it) {

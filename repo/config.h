@@ -1,8 +1,8 @@
 // The repository config object: format version, repository id, and the
 // parameters every writer must agree on (chunker, encryption). Written once by
 // `init`, never changed. Stored as JSON so an operator can read it without
-// cairn; its integrity is checked with an HMAC under the id key once the master
-// key is open (see docs/FORMAT.md "config").
+// cairn; its integrity is checked with an HMAC once the master
+// key is open, under a MAC key derived from the encryption key (docs/FORMAT.md "Config").
 #pragma once
 
 #include <string>

@@ -27,14 +27,14 @@ class StageTimer {
 void FetchPlan::Add(const BlobLocation& loc, BlobTarget target) {
   auto key = std::make_pair(loc.pack, loc.entry.offset);
   auto it = index_.find(key);
-  if (it != index_.end()) {
+  if (it != index_.end() && blobs_[it->second].loc.entry.id == loc.entry.id) {
     blobs_[it->second].targets.push_back(target);
     return;
   }
   size_t slot = blobs_.size();
   blobs_.push_back(Wanted{loc, {target}});
   index_[key] = slot;
-  by_pack_[loc.pack][loc.entry.offset] = slot;
+  by_pack_[loc.pack].emplace(loc.entry.offset, slot);
 }
 
 Status FetchPlan::Execute(Repository* repo, TaskGroup* pool, const Deliver& deliver,
@@ -99,7 +99,8 @@ Status FetchPlan::Execute(Repository* repo, TaskGroup* pool, const Deliver& deli
       if (run.size() == 1) run_end = end;
     }
     flush();
-    RETURN_IF_ERROR(pool->error());
+    // Stop early on a failed write, but only after running tasks are done with our state.
+    if (!pool->error().ok()) return pool->Wait();
   }
   return pool->Wait();
 }

@@ -57,7 +57,7 @@ class FetchPlan {
     std::vector<BlobTarget> targets;
   };
   // pack -> offset -> blob (std::map keeps pack order and offset order)
-  std::map<Id, std::map<uint64_t, size_t>> by_pack_;
+  std::map<Id, std::multimap<uint64_t, size_t>> by_pack_;
   std::vector<Wanted> blobs_;
   std::map<std::pair<Id, uint64_t>, size_t> index_;  // (pack, offset) -> blobs_ slot
 };
