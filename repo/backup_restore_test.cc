@@ -297,6 +297,12 @@ TEST_F(BackupRestoreTest, IncrementalSkipsUnchangedFilesOnly) {
   auto third = Backup({src});
   ASSERT_TRUE(third.ok());
   EXPECT_EQ(third->files_unchanged, third->snapshot.stats.files - 1);
+  // An explicit parent is recorded as itself.
+  BackupOptions explicit_parent;
+  explicit_parent.parent = first->snapshot_id.Hex().substr(0, 8);
+  auto chosen = BackupPaths(repo_.get(), {src}, explicit_parent, nullptr);
+  ASSERT_TRUE(chosen.ok());
+  EXPECT_EQ(chosen->snapshot.parent, first->snapshot_id);
   // --force reads everything.
   BackupOptions force;
   force.force = true;
