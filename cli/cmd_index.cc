@@ -11,10 +11,12 @@ int RunRebuild(bool from_packs) {
   if (!repo.ok()) return Fail(repo.status());
   Result<RebuildStats> st = (*repo)->RebuildIndex(from_packs);
   if (!st.ok()) return Fail(st.status());
-  for (const std::string& p : st->problems) std::cerr << "cairn: skipped " << p << "\n";
+  for (const std::string& p : st->problems) std::cerr << "cairn: " << p << "\n";
+  for (const std::string& p : st->repaired) std::cerr << "cairn: repaired: " << p << "\n";
   if (Globals().json) {
     PrintJson({{"index_files", st->index_files}, {"packs", st->packs}, {"blobs", st->blobs},
-               {"index_files_written", st->index_files_written}, {"problems", st->problems}});
+               {"index_files_written", st->index_files_written}, {"problems", st->problems},
+               {"repaired", st->repaired}});
   } else if (!Globals().quiet) {
     std::cout << "index rebuilt from " << (from_packs ? "packs" : "index files") << ": "
               << st->packs << " packs, " << st->blobs << " blobs";

@@ -5,6 +5,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <mutex>
 #include <unordered_map>
@@ -89,14 +90,27 @@ class RocksIndex : public Index {
   }
 
   Status AddIndexFile(const Id& index_id, const std::vector<IndexedPack>& packs) override {
-    rocksdb::WriteBatch batch;
+    return Write(packs, &index_id);
+  }
+
+  Status AddPacks(const std::vector<IndexedPack>& packs) override { return Write(packs, nullptr); }
+
+  Status MarkIndexFile(const Id& index_id) override { return Write({}, &index_id); }
+
+  Status Write(const std::vector<IndexedPack>& packs, const Id* index_id) {
+    // Keys in sorted order: ids are random, and inserting them sorted is several times cheaper
+    // for RocksDB's memtable than inserting them as they come.
+    std::vector<std::pair<std::string, std::string>> kv;
     for (const IndexedPack& p : packs) {
       Encoder size;
       size.Varint(p.pack_size);
-      batch.Put(IdKey(kPackPrefix, p.pack_id), std::string(AsString(size.buffer())));
-      for (const BlobEntry& e : p.blobs) batch.Put(BlobKey(e.type, e.id), EncodeLocation(p.pack_id, e));
+      kv.emplace_back(IdKey(kPackPrefix, p.pack_id), std::string(AsString(size.buffer())));
+      for (const BlobEntry& e : p.blobs) kv.emplace_back(BlobKey(e.type, e.id), EncodeLocation(p.pack_id, e));
     }
-    batch.Put(IdKey(kFilePrefix, index_id), "");
+    if (index_id) kv.emplace_back(IdKey(kFilePrefix, *index_id), "");
+    std::sort(kv.begin(), kv.end());
+    rocksdb::WriteBatch batch;
+    for (const auto& [k, v] : kv) batch.Put(k, v);
     if (read_only_) return ApplyToOverlay(batch);
     rocksdb::WriteOptions wo;
     wo.disableWAL = true;  // derived data: a crash just means re-absorbing index files
@@ -202,9 +216,14 @@ rocksdb::Options DbOptions() {
   o.keep_log_file_num = 2;
   o.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   o.write_buffer_size = 32 << 20;
+  o.compression = rocksdb::kNoCompression;  // keys are random ids: nothing to gain
   rocksdb::BlockBasedTableOptions t;
   t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));  // most dedup lookups miss
   t.block_cache = rocksdb::NewLRUCache(64 << 20);
+  // Filters and index blocks live in the block cache too, so memory stays bounded however
+  // many entries there are; the level-0 ones stay pinned because every lookup needs them.
+  t.cache_index_and_filter_blocks = true;
+  t.pin_l0_filter_and_index_blocks_in_cache = true;
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
   return o;
 }

@@ -43,6 +43,10 @@ class Index {
   virtual Result<std::optional<BlobLocation>> Lookup(BlobType type, const Id& id) = 0;
   // Absorbs one index file. Idempotent.
   virtual Status AddIndexFile(const Id& index_id, const std::vector<IndexedPack>& packs) = 0;
+  // The two halves of AddIndexFile, for a rebuild that adds packs in pieces: entries, and the
+  // mark that an index file has been absorbed.
+  virtual Status AddPacks(const std::vector<IndexedPack>& packs) = 0;
+  virtual Status MarkIndexFile(const Id& index_id) = 0;
   // Ids of the index files absorbed so far.
   virtual Result<std::vector<Id>> IndexFiles() = 0;
   // Calls fn(pack, size) for every pack the index knows.

@@ -52,7 +52,10 @@ SealedBlob SealBlob(BlobType type, const Id& id, ByteView plaintext, int level,
   return b;
 }
 
-PackBuilder::PackBuilder() { buf_.assign(kPackMagic, kPackMagic + kPackMagicSize); }
+PackBuilder::PackBuilder(size_t reserve_bytes) : reserve_bytes_(reserve_bytes) {
+  buf_.reserve(reserve_bytes_);
+  buf_.assign(kPackMagic, kPackMagic + kPackMagicSize);
+}
 
 void PackBuilder::Add(const SealedBlob& blob) {
   BlobEntry e;
@@ -79,6 +82,8 @@ Bytes PackBuilder::Finish(const Sealer& sealer) {
   buf_.insert(buf_.end(), len_bytes, len_bytes + 4);
   buf_.insert(buf_.end(), kPackMagic, kPackMagic + kPackMagicSize);
   Bytes out = std::move(buf_);
+  buf_ = Bytes();
+  buf_.reserve(reserve_bytes_);
   buf_.assign(kPackMagic, kPackMagic + kPackMagicSize);
   entries_.clear();
   return out;

@@ -48,7 +48,8 @@ SealedBlob SealBlob(BlobType type, const Id& id, ByteView plaintext, int level, 
 // Not thread-safe.
 class PackBuilder {
  public:
-  PackBuilder();
+  // reserve_bytes: the expected pack size, so the buffer does not regrow while a lock is held.
+  explicit PackBuilder(size_t reserve_bytes = 0);
   void Add(const SealedBlob& blob);
   uint64_t size_bytes() const { return buf_.size(); }
   size_t count() const { return entries_.size(); }
@@ -60,6 +61,7 @@ class PackBuilder {
 
  private:
   Bytes buf_;
+  size_t reserve_bytes_;
   std::vector<BlobEntry> entries_;
 };
 

@@ -19,6 +19,7 @@ ObjectName ConfigName() { return {ObjectType::kConfig, ""}; }
 }  // namespace
 
 struct Repository::Packer {
+  explicit Packer(size_t reserve) : builder(reserve) {}
   PackBuilder builder;
 };
 
@@ -61,7 +62,8 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<Backend> ba
   repo->hasher_ = std::make_unique<IdHasher>(key.id_key);
   repo->sealer_ = std::make_unique<Sealer>(key.encryption_key, repo->config_.encrypted);
   repo->gear_ = GearTable::FromKey(key.chunker_key);
-  for (auto& p : repo->packers_) p = std::make_unique<Packer>();
+  // A pack closes once it reaches pack_size, so it ends at most one blob (+ trailer) larger.
+  for (auto& p : repo->packers_) p = std::make_unique<Packer>(repo->config_.pack_size + (2u << 20));
   if (options.cache_dir.empty()) return Status::InvalidArgument("no cache folder for the index");
   ASSIGN_OR_RETURN(repo->index_, Index::Open(options.cache_dir + "/" + repo->config_.id + "/index"));
   RETURN_IF_ERROR_CTX(repo->SyncIndex(), "index");
@@ -368,15 +370,23 @@ Result<RebuildStats> Repository::RebuildIndex(bool from_packs) {
     }));
     return stats;
   }
-  // Packs named by a readable index file need no new index file.
+  // Packs named by a readable index file need no new index file. Unreadable index files are
+  // replaced (their packs' trailers say everything they did) and then removed.
   std::unordered_set<Id> named;
+  std::vector<std::string> unreadable;
   for (const std::string& name : index_names) {
     Result<std::vector<IndexedPack>> packs = [&]() -> Result<std::vector<IndexedPack>> {
       ASSIGN_OR_RETURN(Bytes sealed, backend_->Get({ObjectType::kIndex, name}));
+      ASSIGN_OR_RETURN(Id id, Id::FromHex(name));
+      if (Sha256(sealed) != id) return Status::Corruption("content does not match its name");
       ASSIGN_OR_RETURN(Bytes plain, sealer_->Open(sealed, SealDomain::kIndexFile));
       return DecodeIndexFile(plain);
     }();
-    if (!packs.ok()) continue;
+    if (!packs.ok()) {
+      if (packs.status().code() != Code::kCorruption) return packs.status().WithContext("index file " + name);
+      unreadable.push_back(name);
+      continue;
+    }
     ++stats.index_files;
     for (const IndexedPack& p : *packs) named.insert(p.pack_id);
   }
@@ -386,7 +396,20 @@ Result<RebuildStats> Repository::RebuildIndex(bool from_packs) {
     return Status::OK();
   }));
   std::sort(pack_names.begin(), pack_names.end());
-  std::vector<IndexedPack> all, orphans;
+  // The local index is rebuilt from the trailers alone: they are the truth. Packs are added in
+  // small groups so memory does not grow with the repository.
+  constexpr size_t kPacksPerBatch = 64;
+  std::vector<IndexedPack> batch, orphans;
+  auto write_orphans = [&]() -> Status {
+    if (orphans.empty()) return Status::OK();
+    Bytes sealed;
+    sealer_->Seal(EncodeIndexFile(orphans), SealDomain::kIndexFile, &sealed);
+    RETURN_IF_ERROR_CTX(backend_->Put({ObjectType::kIndex, Sha256(sealed).Hex()}, sealed),
+                        "write index file");
+    ++stats.index_files_written;
+    orphans.clear();
+    return Status::OK();
+  };
   for (const auto& [name, size] : pack_names) {
     ObjectName obj{ObjectType::kData, name};
     Result<std::vector<BlobEntry>> entries =
@@ -403,28 +426,28 @@ Result<RebuildStats> Repository::RebuildIndex(bool from_packs) {
     ++stats.packs;
     stats.blobs += p.blobs.size();
     if (!named.count(p.pack_id)) orphans.push_back(p);
-    all.push_back(std::move(p));
+    batch.push_back(std::move(p));
+    if (batch.size() >= kPacksPerBatch) {
+      RETURN_IF_ERROR(index_->AddPacks(batch));
+      batch.clear();
+    }
+    if (orphans.size() >= kPacksPerIndexFile * 64) RETURN_IF_ERROR(write_orphans());
   }
-  // The local index is rebuilt from the trailers alone: they are the truth.
-  RETURN_IF_ERROR(index_->Clear());
-  Bytes sealed;
-  if (!orphans.empty()) {
-    sealer_->Seal(EncodeIndexFile(orphans), SealDomain::kIndexFile, &sealed);
-    Id orphan_index = Sha256(sealed);
-    RETURN_IF_ERROR_CTX(backend_->Put({ObjectType::kIndex, orphan_index.Hex()}, sealed),
-                        "write index file");
-    ++stats.index_files_written;
+  RETURN_IF_ERROR(index_->AddPacks(batch));
+  RETURN_IF_ERROR(write_orphans());
+  for (const std::string& name : unreadable) {
+    RETURN_IF_ERROR_CTX(backend_->Delete({ObjectType::kIndex, name}), "remove damaged index file");
+    stats.repaired.push_back("index file " + name + " was unreadable: replaced from the pack trailers and removed");
   }
-  // Record every index file as absorbed, with the pack-derived content under the first.
+  // Every index file now present is absorbed: the trailers covered what they name.
   index_names.clear();
   RETURN_IF_ERROR(backend_->List(ObjectType::kIndex, [&](const std::string& name, uint64_t) {
     index_names.push_back(name);
     return Status::OK();
   }));
-  std::sort(index_names.begin(), index_names.end());
-  for (size_t i = 0; i < index_names.size(); ++i) {
-    ASSIGN_OR_RETURN(Id id, Id::FromHex(index_names[i]));
-    RETURN_IF_ERROR(index_->AddIndexFile(id, i == 0 ? all : std::vector<IndexedPack>{}));
+  for (const std::string& name : index_names) {
+    ASSIGN_OR_RETURN(Id id, Id::FromHex(name));
+    RETURN_IF_ERROR(index_->MarkIndexFile(id));
   }
   return stats;
 }

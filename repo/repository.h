@@ -65,6 +65,7 @@ struct SaveResult {
 struct RebuildStats {
   uint64_t index_files = 0, packs = 0, blobs = 0, index_files_written = 0;
   std::vector<std::string> problems;  // unreadable packs or index files, skipped
+  std::vector<std::string> repaired;  // damaged index files replaced from pack trailers
 };
 
 class Repository {

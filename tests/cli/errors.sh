@@ -148,8 +148,8 @@ expect_grep "${id}.*(skipped|damaged|match|authentic)" "$ERR" "damaged snapshot:
 run cairn --repo "$R" restore "$id" --target "$T/out-snap"
 check "damaged snapshot: restore by its id fails (exit $RC)" test "$RC" -ne 0
 check "damaged snapshot: nothing restored" test ! -e "$T/out-snap/src"
-# KNOWN BUG (rough edge): the damaged snapshot is reported as not found (14), not damage (13).
-known_bug "damaged snapshot: restore by its id exits 13 (damage), not 14 (not found)" \
+# A damaged snapshot object is damage (13), not "not found" (14).
+check "damaged snapshot: restore by its id exits 13 (damage), not 14 (not found)" \
   bash -c '"$0" --repo "$1" restore "$2" --target "$3"; test $? -eq 13' "$CAIRN" "$R" "$id" "$T/out-snap2"
 cp "$T/snap.orig" "$snapfile"
 expect_exit 0 cairn --repo "$R" restore "$id" --stdout src/a.txt

@@ -97,10 +97,9 @@ expect_exit 2 cairn snapshots
 expect_grep 'CAIRN_REPO' "$ERR" "no repository given: the message names --repo and CAIRN_REPO"
 
 # The global options after the command, as DESIGN-BRIEF.md writes them (`cairn init --repo R`).
-# KNOWN BUG: CLI11 rejects them ("The following arguments were not expected"), exit 2.
-known_bug "cairn init --repo R (global option after the command)" \
+check "cairn init --repo R (global option after the command)" \
   "$CAIRN" init --repo "$T/after"
-known_bug "cairn snapshots --repo R --json (global options after the command)" \
+check "cairn snapshots --repo R --json (global options after the command)" \
   "$CAIRN" snapshots --repo "$T/byenv" --json
 
 finish

@@ -190,7 +190,8 @@ rm "$S/many/f2"
 expect_exit 0 cairn --repo "$R" --json snapshot "$S" --tag second
 id2=$(json "$OUT" 'j["snapshot"]')
 check "second snapshot: a new id" test "$id2" != "$id1"
-check "second snapshot: only a little new data" test "$(json "$OUT" 'j["bytes_added"]')" -lt 100000
+# New data plus the changed directory listings (the 2000-file folder's listing is ~200 KB).
+check "second snapshot: only a little new data" test "$(json "$OUT" 'j["bytes_added"]')" -lt 1000000
 expect_exit 0 cairn --repo "$R" restore latest --stdout src/many/f1
 check "latest is the second snapshot" grep -q changed "$OUT"
 expect_exit 0 cairn --repo "$R" restore "${id1:0:8}" --stdout src/many/f1
@@ -225,9 +226,8 @@ check "snapshots are listed oldest first, latest last" \
   test "$(json "$OUT" '[j[0]["id"], j[1]["id"], all(a["time_ns"] <= b["time_ns"] for a, b in zip(j, j[1:]))]')" \
   = "[\"$id1\", \"$id2\", true]"
 
-# KNOWN BUG: --tag (a repeatable option) swallows the paths after it, as DESIGN-BRIEF.md writes
-# the command (`cairn snapshot [--tag T]... PATH...`): "nothing to back up", exit 2.
-known_bug "snapshot --tag T PATH" "$CAIRN" --repo "$R" snapshot --tag third "$S/sub"
-known_bug "snapshot --tag=T PATH" "$CAIRN" --repo "$R" snapshot --tag=third "$S/sub"
+# --tag takes one value each time, so paths may follow it (`cairn snapshot [--tag T]... PATH...`).
+check "snapshot --tag T PATH" "$CAIRN" --repo "$R" snapshot --tag third "$S/sub"
+check "snapshot --tag=T PATH" "$CAIRN" --repo "$R" snapshot --tag=third "$S/sub"
 
 finish
