@@ -75,6 +75,7 @@ void RegisterRestore(CLI::App& app, int* exit_code);
 void RegisterIndex(CLI::App& app, int* exit_code);
 void RegisterScrub(CLI::App& app, int* exit_code);
 void RegisterBench(CLI::App& app, int* exit_code);
+void RegisterForget(CLI::App& app, int* exit_code);
 void RegisterDemo(CLI::App& app, int* exit_code);
 
 }  // namespace cairn::cli

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   RegisterIndex(app, &exit_code);
   RegisterScrub(app, &exit_code);
   RegisterBench(app, &exit_code);
+  RegisterForget(app, &exit_code);
   RegisterDemo(app, &exit_code);
   try {
     app.parse(argc, argv);

@@ -203,6 +203,10 @@ Result<Id> Repository::SaveSnapshot(const Snapshot& snapshot) {
   return id;
 }
 
+Status Repository::ForgetSnapshot(const Id& id) {
+  return backend_->Delete({ObjectType::kSnapshot, id.Hex()}).WithContext("forget snapshot " + id.ShortHex());
+}
+
 // ---------------------------------------------------------------- reading
 
 Result<BlobLocation> Repository::FindBlob(BlobType type, const Id& id) {

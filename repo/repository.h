@@ -99,6 +99,8 @@ class Repository {
   Status Flush();
   // Seals and writes a snapshot. REQUIRES: Flush() since the last save.
   Result<Id> SaveSnapshot(const Snapshot& snapshot);
+  // Removes a snapshot object. Its data stays until prune reclaims what nothing references.
+  Status ForgetSnapshot(const Id& id);
 
   // --- reading ---
   Result<BlobLocation> FindBlob(BlobType type, const Id& id);

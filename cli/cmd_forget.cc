@@ -1,0 +1,86 @@
+// cairn forget: apply a retention policy and remove the snapshots it does not keep.
+#include <iostream>
+
+#include "cli/context.h"
+#include "repo/retention.h"
+
+namespace cairn::cli {
+
+namespace {
+struct ForgetFlags {
+  RetentionPolicy policy;
+  std::string within, group_by = "host,paths,kind";
+  bool dry_run = false;
+};
+
+int RunForget(ForgetFlags f) {
+  if (!f.within.empty()) {
+    Result<int64_t> ns = ParseDurationNs(f.within);
+    if (!ns.ok()) return Fail(ns.status());
+    f.policy.within_ns = *ns;
+  }
+  if (f.policy.empty())
+    return Fail(Status::InvalidArgument(
+        "no retention policy: give at least one --keep-* option (forget never removes everything)"));
+  Result<GroupBy> group_by = GroupBy::Parse(f.group_by);
+  if (!group_by.ok()) return Fail(group_by.status());
+  Result<std::unique_ptr<Repository>> repo = OpenRepository();
+  if (!repo.ok()) return Fail(repo.status());
+  Result<std::vector<SnapshotRef>> all = (*repo)->ListSnapshots();
+  if (!all.ok()) return Fail(all.status());
+  PrintNewWarnings(repo->get());
+  std::vector<RetentionGroup> groups = ApplyRetention(*all, f.policy, *group_by);
+  nlohmann::json out = nlohmann::json::array();
+  uint64_t removed = 0, kept = 0;
+  for (const RetentionGroup& g : groups) {
+    nlohmann::json jg = {{"group", g.key}, {"snapshots", nlohmann::json::array()}};
+    if (!Globals().json && !Globals().quiet) std::cout << g.key << ":\n";
+    for (const RetentionDecision& d : g.decisions) {
+      std::string reasons;
+      for (const auto& r : d.reasons) reasons += (reasons.empty() ? "" : ", ") + r;
+      jg["snapshots"].push_back({{"id", d.snapshot.id.Hex()}, {"time", FormatTime(d.snapshot.snapshot.time_ns)},
+                                 {"keep", d.keep}, {"reasons", d.reasons}});
+      if (!Globals().json && !Globals().quiet)
+        std::cout << "  " << (d.keep ? "keep  " : "remove") << "  " << d.snapshot.id.ShortHex() << "  "
+                  << FormatTime(d.snapshot.snapshot.time_ns) << "  " << reasons << "\n";
+      if (d.keep) {
+        ++kept;
+        continue;
+      }
+      ++removed;
+      if (f.dry_run) continue;
+      Status s = (*repo)->ForgetSnapshot(d.snapshot.id);
+      if (!s.ok()) return Fail(s);
+    }
+    out.push_back(jg);
+  }
+  if (Globals().json) {
+    PrintJson({{"dry_run", f.dry_run}, {"kept", kept}, {"removed", removed}, {"groups", out}});
+  } else if (!Globals().quiet) {
+    std::cout << (f.dry_run ? "would remove " : "removed ") << removed << " snapshots, kept " << kept
+              << (f.dry_run ? " (dry run: nothing changed)" : "") << "\n";
+    if (!f.dry_run && removed)
+      std::cout << "their data stays in the repository until it is pruned\n";
+  }
+  return kExitOk;
+}
+}  // namespace
+
+void RegisterForget(CLI::App& app, int* exit_code) {
+  auto f = std::make_shared<ForgetFlags>();
+  CLI::App* cmd = app.add_subcommand("forget", "Remove snapshots a retention policy does not keep");
+  cmd->add_option("--keep-last", f->policy.last, "Keep the N newest snapshots");
+  cmd->add_option("--keep-hourly", f->policy.hourly, "Keep the newest snapshot of each of the last N hours");
+  cmd->add_option("--keep-daily", f->policy.daily, "... of each of the last N days");
+  cmd->add_option("--keep-weekly", f->policy.weekly, "... of each of the last N ISO weeks");
+  cmd->add_option("--keep-monthly", f->policy.monthly, "... of each of the last N months");
+  cmd->add_option("--keep-yearly", f->policy.yearly, "... of each of the last N years");
+  cmd->add_option("--keep-within", f->within, "Keep everything within this of the newest (7d, 36h, 1y6m)");
+  cmd->add_option("--keep-tag", f->policy.tags, "Keep snapshots with this tag (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--group-by", f->group_by, "Judge groups separately: host,paths,kind,tags (default host,paths,kind)");
+  cmd->add_flag("--dry-run,-n", f->dry_run, "Show what would be kept and removed, and why; change nothing");
+  cmd->callback([f, exit_code] { *exit_code = RunForget(*f); });
+}
+
+}  // namespace cairn::cli
