@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "common/task_group.h"
 #include "repo/format.h"
 #include "repo/index_file.h"
 
@@ -64,6 +65,7 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<Backend> ba
   repo->gear_ = GearTable::FromKey(key.chunker_key);
   // A pack closes once it reaches pack_size, so it ends at most one blob (+ trailer) larger.
   for (auto& p : repo->packers_) p = std::make_unique<Packer>(repo->config_.pack_size + (2u << 20));
+  repo->uploader_ = std::make_unique<TaskGroup>(1, 1);
   if (options.cache_dir.empty()) return Status::InvalidArgument("no cache folder for the index");
   ASSIGN_OR_RETURN(repo->index_, Index::Open(options.cache_dir + "/" + repo->config_.id + "/index"));
   RETURN_IF_ERROR_CTX(repo->SyncIndex(), "index");
@@ -118,39 +120,44 @@ Result<SaveResult> Repository::SaveBlob(BlobType type, ByteView plaintext) {
   return r;
 }
 
-// Called with `lock` held; releases it during the upload.
+// Called with `lock` held. Hands the finished pack to the uploader thread, so this saver goes on
+// compressing while the pack is hashed, written and synced. Submit blocks while another pack is
+// already waiting, which bounds memory to the open packs plus two.
 Status Repository::FinishPack(Packer* packer, std::unique_lock<std::mutex>& lock) {
-  std::vector<BlobEntry> entries = packer->builder.entries();
-  Bytes bytes = packer->builder.Finish(*sealer_);
+  auto entries = std::make_shared<std::vector<BlobEntry>>(packer->builder.entries());
+  auto bytes = std::make_shared<Bytes>(packer->builder.Finish(*sealer_));
   ++uploads_in_flight_;
   lock.unlock();
+  uploader_->Submit([this, entries, bytes] {
+    UploadPack(std::move(*bytes), std::move(*entries));
+    return Status::OK();
+  });
+  lock.lock();
+  return sticky_error_;
+}
+
+// Runs on the uploader thread.
+void Repository::UploadPack(Bytes bytes, std::vector<BlobEntry> entries) {
   Id pack_id = Sha256(bytes);
   Status put = backend_->Put({ObjectType::kData, pack_id.Hex()}, bytes);
-  lock.lock();
-  --uploads_in_flight_;
+  std::unique_lock<std::mutex> lock(mu_);
   for (const BlobEntry& e : entries) queued_[TypeSlot(e.type)].erase(e.id);
   if (!put.ok()) {
-    put = put.WithContext("write pack " + pack_id.ShortHex());
-    if (sticky_error_.ok()) sticky_error_ = put;
-    uploads_done_.notify_all();
-    return put;
+    if (sticky_error_.ok()) sticky_error_ = put.WithContext("write pack " + pack_id.ShortHex());
+  } else {
+    for (const BlobEntry& e : entries) unindexed_[TypeSlot(e.type)][e.id] = BlobLocation{pack_id, e};
+    unindexed_packs_.push_back(IndexedPack{pack_id, bytes.size(), std::move(entries)});
+    if (unindexed_packs_.size() >= kPacksPerIndexFile) {
+      std::vector<IndexedPack> packs = std::move(unindexed_packs_);
+      unindexed_packs_.clear();
+      lock.unlock();
+      Status s = WriteIndexFile(std::move(packs));
+      lock.lock();
+      if (!s.ok() && sticky_error_.ok()) sticky_error_ = s;
+    }
   }
-  for (const BlobEntry& e : entries) unindexed_[TypeSlot(e.type)][e.id] = BlobLocation{pack_id, e};
-  unindexed_packs_.push_back(IndexedPack{pack_id, bytes.size(), std::move(entries)});
+  --uploads_in_flight_;
   uploads_done_.notify_all();
-  if (unindexed_packs_.size() >= kPacksPerIndexFile) {
-    std::vector<IndexedPack> packs = std::move(unindexed_packs_);
-    unindexed_packs_.clear();
-    ++uploads_in_flight_;
-    lock.unlock();
-    Status s = WriteIndexFile(std::move(packs));
-    lock.lock();
-    --uploads_in_flight_;
-    uploads_done_.notify_all();
-    if (!s.ok() && sticky_error_.ok()) sticky_error_ = s;
-    return s;
-  }
-  return Status::OK();
 }
 
 // Writes one index file, then moves its blobs from memory into the local index.

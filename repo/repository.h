@@ -27,6 +27,7 @@
 #include "chunker/fastcdc.h"
 #include "common/bytes.h"
 #include "common/status.h"
+#include "common/task_group.h"
 #include "repo/config.h"
 #include "repo/index.h"
 #include "repo/keys.h"
@@ -123,6 +124,7 @@ class Repository {
   Repository() = default;
   struct Packer;
   Status FinishPack(Packer* packer, std::unique_lock<std::mutex>& lock);
+  void UploadPack(Bytes bytes, std::vector<BlobEntry> entries);
   Status WriteIndexFile(std::vector<IndexedPack> packs);
   Status LoadIndexFile(const std::string& name);
 
@@ -144,6 +146,7 @@ class Repository {
   std::vector<IndexedPack> unindexed_packs_;            // GUARDED_BY(mu_)
   int uploads_in_flight_ = 0;                           // GUARDED_BY(mu_)
   Status sticky_error_;                                 // GUARDED_BY(mu_): a failed pack write
+  std::unique_ptr<TaskGroup> uploader_;                 // one thread: hashes and writes packs
 };
 
 }  // namespace cairn

@@ -71,9 +71,10 @@ TEST_F(RepositoryTest, TamperedConfigIsRejected) {
   std::string path = tmp_ / "repo/config";
   Bytes config = testing::ReadFile(path);
   std::string s(config.begin(), config.end());
-  size_t pos = s.find("\"level\": 3");
+  std::string level = "\"level\": " + std::to_string(kDefaultCompressionLevel);
+  size_t pos = s.find(level);
   ASSERT_NE(pos, std::string::npos);
-  s.replace(pos, 10, "\"level\": 9");
+  s.replace(pos, level.size(), "\"level\": 9");
   testing::WriteFile(path, AsBytes(s));
   auto repo = OpenRepo();
   ASSERT_FALSE(repo.ok());
