@@ -76,6 +76,7 @@ void RegisterIndex(CLI::App& app, int* exit_code);
 void RegisterScrub(CLI::App& app, int* exit_code);
 void RegisterBench(CLI::App& app, int* exit_code);
 void RegisterForget(CLI::App& app, int* exit_code);
+void RegisterDiff(CLI::App& app, int* exit_code);
 void RegisterDemo(CLI::App& app, int* exit_code);
 
 }  // namespace cairn::cli

@@ -18,7 +18,7 @@ enum ExitCode : int {
   kExitNotFound = 14,       // a named snapshot, path or input does not exist
   kExitNoSpace = 15,        // a disk or quota is full
   kExitAborted = 16,        // the producing command failed; nothing was committed
-  kExitDifferent = 17,      // reserved: a comparison found differences
+  kExitDifferent = 17,      // a comparison (diff) found differences
 };
 
 inline int ExitCodeFor(const Status& s) {
