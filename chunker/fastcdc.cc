@@ -141,19 +141,23 @@ size_t FindBoundary(const GearTable& gear, const ChunkerParams& params, ByteView
   return n;
 }
 
-Chunker::Chunker(const GearTable& gear, const ChunkerParams& params, Reader* reader)
-    : gear_(gear), params_(params), reader_(reader), buf_(2 * size_t{params.max_size}) {}
+Chunker::Chunker(const GearTable& gear, const ChunkerParams& params, Reader* reader, Bytes* scratch)
+    : gear_(gear), params_(params), reader_(reader), buf_(scratch ? scratch : &own_) {
+  // resize() of a reused scratch buffer that is already big enough neither allocates nor
+  // zero-fills: a backup of many small files pays for the 2 * max_size buffer once.
+  if (buf_->size() < 2 * size_t{params.max_size}) buf_->resize(2 * size_t{params.max_size});
+}
 
 Status Chunker::Fill() {
   // Compact only when the window is short: each memmove then moves less than
   // max_size bytes for every max_size bytes consumed.
   if (start_ > 0) {
-    std::memmove(buf_.data(), buf_.data() + start_, end_ - start_);
+    std::memmove(buf_->data(), buf_->data() + start_, end_ - start_);
     end_ -= start_;
     start_ = 0;
   }
   while (!eof_ && end_ < params_.max_size) {
-    Result<size_t> r = reader_->Read(buf_.data() + end_, buf_.size() - end_);
+    Result<size_t> r = reader_->Read(buf_->data() + end_, buf_->size() - end_);
     if (!r.ok()) {
       return r.status().WithContext("chunker: read at offset " + std::to_string(bytes_read_));
     }
@@ -170,7 +174,7 @@ Status Chunker::Fill() {
 Result<std::optional<ByteView>> Chunker::Next() {
   if (!eof_ && end_ - start_ < params_.max_size) RETURN_IF_ERROR(Fill());
   if (start_ == end_) return std::optional<ByteView>();
-  ByteView window(buf_.data() + start_, end_ - start_);
+  ByteView window(buf_->data() + start_, end_ - start_);
   size_t len = FindBoundary(gear_, params_, window);
   start_ += len;
   return std::optional<ByteView>(window.first(len));

@@ -55,7 +55,10 @@ size_t FindBoundary(const GearTable& gear, const ChunkerParams& params, ByteView
 // REQUIRES: params.Validate().ok().
 class Chunker {
  public:
-  Chunker(const GearTable& gear, const ChunkerParams& params, Reader* reader);
+  // scratch, if given, is used as the buffer (and grown to 2 * max_size if smaller), so one
+  // buffer can serve many inputs in turn; it must outlive the Chunker.
+  Chunker(const GearTable& gear, const ChunkerParams& params, Reader* reader,
+          Bytes* scratch = nullptr);
   // Returns the next chunk, or nullopt at the end of input. The view is valid
   // until the next call.
   Result<std::optional<ByteView>> Next();
@@ -66,7 +69,8 @@ class Chunker {
   const GearTable& gear_;
   ChunkerParams params_;
   Reader* reader_;
-  Bytes buf_;
+  Bytes own_;
+  Bytes* buf_;
   size_t start_ = 0, end_ = 0;
   bool eof_ = false;
   uint64_t bytes_read_ = 0;

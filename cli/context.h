@@ -47,6 +47,7 @@ class CliReporter : public Reporter {
   ~CliReporter() override;
   void Problem(const std::string& path, const Status& status) override;
   void Notice(const std::string& path, const std::string& what) override;
+  bool WantsProgress() const override { return tty_ || Globals().json; }
   void Total(uint64_t bytes) override;
   void Progress(uint64_t bytes_done, const std::string& current) override;
   void Done();

@@ -68,7 +68,7 @@ class Archiver {
   // Chunks everything `input` yields; chunk ids are appended to *ids as workers finish them
   // (slots are reserved in order, so the list is in content order once the pool drains).
   Result<uint64_t> SaveContent(Reader* input, std::deque<Id>* ids, const std::string& path) {
-    Chunker chunker(repo_->gear(), repo_->config().chunker, input);
+    Chunker chunker(repo_->gear(), repo_->config().chunker, input, &chunk_buffer_);
     uint64_t total = 0;
     for (;;) {
       ASSIGN_OR_RETURN(std::optional<ByteView> chunk, chunker.Next());
@@ -77,22 +77,43 @@ class Archiver {
       total += chunk->size();
       ids->emplace_back();
       Id* slot = &ids->back();  // deque::emplace_back keeps earlier references valid
-      auto data = std::make_shared<Bytes>(chunk->begin(), chunk->end());
-      pool_.Submit([this, data, slot]() -> Status {
-        ASSIGN_OR_RETURN(SaveResult r, repo_->SaveBlob(BlobType::kData, *data));
-        *slot = r.id;
-        if (r.added) {
-          blobs_added_.fetch_add(1);
-          bytes_added_raw_.fetch_add(data->size());
-          bytes_added_stored_.fetch_add(r.stored_bytes);
-        }
-        return Status::OK();
-      });
+      batch_->emplace_back(Bytes(chunk->begin(), chunk->end()), slot);
+      batch_bytes_ += chunk->size();
+      if (batch_bytes_ >= kBatchBytes) FlushBatch();
       bytes_done_ += chunk->size();
       if (reporter_) reporter_->Progress(bytes_done_, path);
     }
     stats_.bytes_raw += total;
     return total;
+  }
+
+  // Small files make small chunks: handing each to a worker on its own costs more in thread
+  // wake-ups than the work itself, so chunks travel to the workers in batches.
+  static constexpr size_t kBatchBytes = 512 << 10;
+
+  void FlushBatch() {
+    if (batch_->empty()) return;
+    auto batch = std::move(batch_);
+    batch_ = std::make_shared<std::vector<std::pair<Bytes, Id*>>>();
+    batch_bytes_ = 0;
+    pool_.Submit([this, batch]() -> Status {
+      for (auto& [data, slot] : *batch) {
+        ASSIGN_OR_RETURN(SaveResult r, repo_->SaveBlob(BlobType::kData, data));
+        *slot = r.id;
+        if (r.added) {
+          blobs_added_.fetch_add(1);
+          bytes_added_raw_.fetch_add(data.size());
+          bytes_added_stored_.fetch_add(r.stored_bytes);
+        }
+      }
+      return Status::OK();
+    });
+  }
+
+  // Everything submitted so far is saved (or failed).
+  Status Drain() {
+    FlushBatch();
+    return pool_.Wait();
   }
 
   Result<Id> SaveTree(Tree tree) {
@@ -244,14 +265,14 @@ class Archiver {
       if (pending.size() > before) pending_node.push_back(tree.nodes.size());
       tree.nodes.push_back(std::move(*node));
     }
-    RETURN_IF_ERROR(pool_.Wait());
+    RETURN_IF_ERROR(Drain());
     for (size_t i = 0; i < pending.size(); ++i)
       tree.nodes[pending_node[i]].content.assign(pending[i]->begin(), pending[i]->end());
     return SaveTree(std::move(tree));
   }
 
   Status Finish() {
-    RETURN_IF_ERROR(pool_.Wait());
+    RETURN_IF_ERROR(Drain());
     return repo_->Flush();
   }
 
@@ -281,7 +302,7 @@ class Archiver {
         for (const Node& n : parent_root->nodes)
           if (n.name == name) prev = &n;
       ASSIGN_OR_RETURN(std::optional<Node> node, SaveEntry(dirfd, name, s, prev, &pending));
-      RETURN_IF_ERROR(pool_.Wait());
+      RETURN_IF_ERROR(Drain());
       if (!node) continue;
       if (!pending.empty()) node->content.assign(pending[0]->begin(), pending[0]->end());
       root.nodes.push_back(std::move(*node));
@@ -345,6 +366,10 @@ class Archiver {
   std::atomic<uint64_t> blobs_added_{0}, bytes_added_raw_{0}, bytes_added_stored_{0};
   uint64_t bytes_done_ = 0;
   uint64_t files_unchanged_ = 0;
+  Bytes chunk_buffer_;  // the chunker's window, reused for every file
+  std::shared_ptr<std::vector<std::pair<Bytes, Id*>>> batch_ =
+      std::make_shared<std::vector<std::pair<Bytes, Id*>>>();
+  size_t batch_bytes_ = 0;
   std::map<uid_t, std::string> users_;
   std::map<gid_t, std::string> groups_;
   std::vector<std::unique_ptr<std::deque<Id>>> orphaned_;
@@ -420,7 +445,7 @@ Result<BackupResult> BackupPaths(Repository* repo, const std::vector<std::string
   // The ETA needs a total; a side thread finds it while the backup runs.
   std::atomic<bool> stop_scan{false};
   std::thread scanner;
-  if (reporter) scanner = std::thread([&] {
+  if (reporter && reporter->WantsProgress()) scanner = std::thread([&] {
     uint64_t total = ScanTotal(paths, &stop_scan);
     if (!stop_scan) reporter->Total(total);
   });

@@ -17,6 +17,9 @@ class Reporter {
   virtual void Problem(const std::string& path, const Status& status) { (void)path, (void)status; }
   // Something the user should know that is not a failure.
   virtual void Notice(const std::string& path, const std::string& what) { (void)path, (void)what; }
+  // False if progress is not shown anywhere, so work done only for it (sizing the input for an
+  // ETA) can be skipped.
+  virtual bool WantsProgress() const { return true; }
   // The expected total of bytes to process, once known (for an ETA). May never be called.
   virtual void Total(uint64_t bytes) { (void)bytes; }
   // Bytes processed so far (monotonic), and the file being worked on.
