@@ -39,7 +39,10 @@ void FetchPlan::Add(const BlobLocation& loc, BlobTarget target) {
 
 Status FetchPlan::Execute(Repository* repo, TaskGroup* pool, const Deliver& deliver,
                           const Damaged& damaged, FetchTimings* t) const {
-  for (const auto& [pack, offsets] : by_pack_) {
+  for (const auto& pack_entry : by_pack_) {
+    // Plain names, not structured bindings: clang 14 cannot capture those in lambdas.
+    const Id& pack = pack_entry.first;
+    const auto& offsets = pack_entry.second;
     // Coalesce runs of nearby blobs into one range read.
     std::vector<size_t> run;
     uint64_t run_start = 0, run_end = 0;
