@@ -8,4 +8,4 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config ca-certificates \
   librocksdb-dev libzstd-dev libssl-dev libcli11-dev nlohmann-json3-dev \
-  libgtest-dev libgmock-dev libbenchmark-dev python3 >/dev/null
+  libgtest-dev libgmock-dev libbenchmark-dev python3 clang >/dev/null
