@@ -23,14 +23,15 @@ Status RunInit(const InitFlags& f) {
   }
   if (f.pack_mib) options.pack_size = uint64_t{f.pack_mib} << 20;
   RETURN_IF_ERROR(options.chunker.Validate());
+  // Refuse before asking for a password that would not be used.
+  if (OpenBackend(false).ok()) {
+    ASSIGN_OR_RETURN(std::string where, RepoLocation());
+    return Status::AlreadyExists("a repository already exists at " + where);
+  }
   std::string password;
   if (options.encrypt) {
     ASSIGN_OR_RETURN(password, ReadPassword(true));
     if (password.empty()) return Status::InvalidArgument("empty password");
-  }
-  if (OpenBackend(false).ok()) {
-    ASSIGN_OR_RETURN(std::string where, RepoLocation());
-    return Status::AlreadyExists("a repository already exists at " + where);
   }
   ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, OpenBackend(true));
   RETURN_IF_ERROR(Repository::Init(backend.get(), password, options));

@@ -373,13 +373,14 @@ Result<uint64_t> RestoreToFd(Repository* repo, const Snapshot& snapshot, const s
       });
     RETURN_IF_ERROR(pool.Wait());
     for (size_t i = 0; i < n; ++i) {
-      if (!loaded[i].ok()) return loaded[i].status().WithContext(node.name);
+      if (!loaded[i].ok()) return loaded[i].status().WithContext(path.empty() ? node.name : path);
       RETURN_IF_ERROR(WriteAll(fd, *loaded[i], -1));
       written += loaded[i]->size();
     }
   }
   if (written != node.size)
-    return Status::Corruption(node.name + ": content size differs from the recorded size");
+    return Status::Corruption((path.empty() ? node.name : path) +
+                              ": content size differs from the recorded size");
   return written;
 }
 
