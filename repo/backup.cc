@@ -276,8 +276,7 @@ class Archiver {
     return repo_->Flush();
   }
 
-  Result<Tree> RootFromPaths(const std::vector<std::string>& paths, const Tree* parent_root,
-                             std::vector<std::string>* abs) {
+  Result<Tree> RootFromPaths(const std::vector<std::string>& paths, const Tree* parent_root) {
     Tree root;
     std::set<std::string> seen;
     for (const std::string& p : paths) {
@@ -306,7 +305,6 @@ class Archiver {
       if (!node) continue;
       if (!pending.empty()) node->content.assign(pending[0]->begin(), pending[0]->end());
       root.nodes.push_back(std::move(*node));
-      abs->push_back(s);
     }
     return root;
   }
@@ -469,9 +467,7 @@ Result<BackupResult> BackupPaths(Repository* repo, const std::vector<std::string
     }
   }
   auto archiver = std::make_unique<Archiver>(repo, options, reporter);
-  std::vector<std::string> backed_up;
-  ASSIGN_OR_RETURN(Tree root, archiver->RootFromPaths(paths, parent_root ? &*parent_root : nullptr,
-                                                      &backed_up));
+  ASSIGN_OR_RETURN(Tree root, archiver->RootFromPaths(paths, parent_root ? &*parent_root : nullptr));
   ASSIGN_OR_RETURN(snap.tree, archiver->SaveTree(std::move(root)));
   uint64_t unchanged = archiver->files_unchanged();
   ASSIGN_OR_RETURN(BackupResult result, Commit(repo, archiver.get(), std::move(snap)));

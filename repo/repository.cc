@@ -308,12 +308,17 @@ Result<SnapshotRef> Repository::FindSnapshot(std::string_view ref) {
 
 // ---------------------------------------------------------------- index
 
-Status Repository::LoadIndexFile(const std::string& name) {
+Result<std::vector<IndexedPack>> Repository::ReadIndexFile(const std::string& name) {
   ASSIGN_OR_RETURN(Id id, Id::FromHex(name));
   ASSIGN_OR_RETURN(Bytes sealed, backend_->Get({ObjectType::kIndex, name}));
   if (Sha256(sealed) != id) return Status::Corruption("content does not match its name");
   ASSIGN_OR_RETURN(Bytes plain, sealer_->Open(sealed, SealDomain::kIndexFile));
-  ASSIGN_OR_RETURN(std::vector<IndexedPack> packs, DecodeIndexFile(plain));
+  return DecodeIndexFile(plain);
+}
+
+Status Repository::LoadIndexFile(const std::string& name) {
+  ASSIGN_OR_RETURN(Id id, Id::FromHex(name));
+  ASSIGN_OR_RETURN(std::vector<IndexedPack> packs, ReadIndexFile(name));
   return index_->AddIndexFile(id, packs);
 }
 
@@ -386,13 +391,7 @@ Result<RebuildStats> Repository::RebuildIndex(bool from_packs) {
   std::unordered_set<Id> named;
   std::vector<std::string> unreadable;
   for (const std::string& name : index_names) {
-    Result<std::vector<IndexedPack>> packs = [&]() -> Result<std::vector<IndexedPack>> {
-      ASSIGN_OR_RETURN(Bytes sealed, backend_->Get({ObjectType::kIndex, name}));
-      ASSIGN_OR_RETURN(Id id, Id::FromHex(name));
-      if (Sha256(sealed) != id) return Status::Corruption("content does not match its name");
-      ASSIGN_OR_RETURN(Bytes plain, sealer_->Open(sealed, SealDomain::kIndexFile));
-      return DecodeIndexFile(plain);
-    }();
+    Result<std::vector<IndexedPack>> packs = ReadIndexFile(name);
     if (!packs.ok()) {
       if (packs.status().code() != Code::kCorruption) return packs.status().WithContext("index file " + name);
       unreadable.push_back(name);

@@ -126,6 +126,8 @@ class Repository {
   Status FinishPack(Packer* packer, std::unique_lock<std::mutex>& lock);
   void UploadPack(Bytes bytes, std::vector<BlobEntry> entries);
   Status WriteIndexFile(std::vector<IndexedPack> packs);
+  // Reads, checks (name = SHA-256 of the bytes, authentication) and decodes one index file.
+  Result<std::vector<IndexedPack>> ReadIndexFile(const std::string& name);
   Status LoadIndexFile(const std::string& name);
 
   RepoConfig config_;
