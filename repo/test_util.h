@@ -69,6 +69,20 @@ inline InitOptions TestInitOptions(bool encrypt = true) {
   return o;
 }
 
+// A fresh repository (TestInitOptions) in <dir>/repo with its index cache in <dir>/cache.
+// Returns null on failure; tests ASSERT_NE(repo, nullptr).
+inline std::unique_ptr<Repository> MakeTestRepo(const std::string& dir, bool encrypt = true) {
+  {
+    auto backend = OpenLocalBackend(dir + "/repo", true);
+    if (!backend.ok() || !Repository::Init(backend->get(), "pw", TestInitOptions(encrypt)).ok())
+      return nullptr;
+  }
+  auto backend = OpenLocalBackend(dir + "/repo", false);
+  if (!backend.ok()) return nullptr;
+  auto repo = Repository::Open(std::move(backend).value(), "pw", OpenOptions{dir + "/cache"});
+  return repo.ok() ? std::move(repo).value() : nullptr;
+}
+
 // Describes a tree as sorted lines "path type mode size mtime content-or-target".
 inline std::vector<std::string> Describe(const std::string& root) {
   std::vector<std::string> out;
