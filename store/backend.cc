@@ -12,6 +12,7 @@ const char* ObjectTypeName(ObjectType t) {
     case ObjectType::kIndex: return "index";
     case ObjectType::kSnapshot: return "snapshot";
     case ObjectType::kLock: return "lock";
+    case ObjectType::kScrub: return "scrub state";
   }
   return "unknown";
 }
@@ -24,6 +25,7 @@ const char* ObjectTypeFolder(ObjectType t) {
     case ObjectType::kIndex: return "index";
     case ObjectType::kSnapshot: return "snapshots";
     case ObjectType::kLock: return "locks";
+    case ObjectType::kScrub: return "scrub";
   }
   return "";
 }
@@ -75,6 +77,7 @@ Status ValidateObjectName(const ObjectName& obj) {
     case ObjectType::kIndex:
     case ObjectType::kSnapshot:
     case ObjectType::kLock:
+    case ObjectType::kScrub:
       break;
     default:
       return invalid("unknown object type");

@@ -25,7 +25,9 @@
 
 namespace cairn {
 
-enum class ObjectType { kConfig, kKey, kData, kIndex, kSnapshot, kLock };
+// kScrub (scrub state, docs/FORMAT.md section 2) is an optional v1 object added later: readers that
+// predate it never list its folder.
+enum class ObjectType { kConfig, kKey, kData, kIndex, kSnapshot, kLock, kScrub };
 
 const char* ObjectTypeName(ObjectType t);
 

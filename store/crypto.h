@@ -71,6 +71,7 @@ enum class SealDomain : uint8_t {
   kPackTrailer = 'P',
   kIndexFile = 'I',
   kSnapshot = 'S',
+  kScrubState = 'V',  // an optional v1 object (FORMAT.md section 2); earlier readers never open one
 };
 
 // Seals and opens envelopes:  nonce (12) || body || tag (16).
