@@ -10,10 +10,12 @@ namespace {
 int RunDiff(const std::string& a, const std::string& b) {
   Result<std::unique_ptr<Repository>> repo = OpenRepository();
   if (!repo.ok()) return Fail(repo.status());
-  Result<SnapshotRef> before = FindSnapshot(repo->get(), a);
-  if (!before.ok()) return Fail(before.status());
-  Result<SnapshotRef> after = FindSnapshot(repo->get(), b);
-  if (!after.ok()) return Fail(after.status());
+  Result<SnapshotSelection> before_sel = SelectSnapshot(repo->get(), a);
+  if (!before_sel.ok()) return Fail(before_sel.status());
+  Result<SnapshotSelection> after_sel = SelectSnapshot(repo->get(), b);
+  if (!after_sel.ok()) return Fail(after_sel.status());
+  const SnapshotRef* before = &before_sel->ref;
+  const SnapshotRef* after = &after_sel->ref;
   nlohmann::json changes = nlohmann::json::array();
   const char* marks[] = {"+", "-", "M", "m", "T"};
   Result<DiffStats> st = DiffTrees(repo->get(), before->snapshot.tree, after->snapshot.tree,

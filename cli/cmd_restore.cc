@@ -23,14 +23,20 @@ int RunRestore(const RestoreFlags& f) {
     return Fail(Status::InvalidArgument("a path goes with --stdout; use --include with --target"));
   Result<std::unique_ptr<Repository>> repo = OpenRepository();
   if (!repo.ok()) return Fail(repo.status());
-  Result<SnapshotRef> snap = FindSnapshot(repo->get(), f.snapshot);
-  if (!snap.ok()) return Fail(snap.status());
   if (f.to_stdout) {
+    // "REF:PATH" names the file here, like the separate path argument.
+    size_t colon = f.snapshot.find(':');
+    std::string path = f.path.empty() && colon != std::string::npos ? f.snapshot.substr(colon + 1) : f.path;
+    Result<SnapshotRef> snap = FindSnapshot(repo->get(), f.snapshot.substr(0, colon));
+    if (!snap.ok()) return Fail(snap.status());
     if (isatty(1)) return Fail(Status::InvalidArgument("refusing to write binary data to a terminal"));
-    Result<uint64_t> n = RestoreToFd(repo->get(), snap->snapshot, f.path, 1);
+    Result<uint64_t> n = RestoreToFd(repo->get(), snap->snapshot, path, 1);
     if (!n.ok()) return Fail(n.status().WithContext("restore"));
     return kExitOk;
   }
+  Result<SnapshotSelection> sel = SelectSnapshot(repo->get(), f.snapshot);
+  if (!sel.ok()) return Fail(sel.status());
+  const SnapshotRef* snap = &sel->ref;
   RestoreOptions options;
   options.target = f.target;
   options.includes = f.includes;
@@ -65,7 +71,7 @@ int RunRestore(const RestoreFlags& f) {
 void RegisterRestore(CLI::App& app, int* exit_code) {
   auto f = std::make_shared<RestoreFlags>();
   CLI::App* cmd = app.add_subcommand("restore", "Restore a snapshot to a folder or to stdout");
-  cmd->add_option("snapshot", f->snapshot, "Snapshot id, unique prefix, or 'latest'")->required();
+  cmd->add_option("snapshot", f->snapshot, "Snapshot id, unique prefix, or 'latest'; REF:PATH restores the folder PATH as the root")->required();
   cmd->add_option("path", f->path, "With --stdout: the file to write (default: the stream)");
   cmd->add_option("-t,--target", f->target, "Folder to restore into (created if missing)");
   cmd->add_option("-i,--include", f->includes, "Restore only paths matching this glob (repeatable)")

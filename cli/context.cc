@@ -11,6 +11,8 @@
 #include <fstream>
 #include <iostream>
 
+#include "repo/walker.h"
+
 namespace cairn::cli {
 
 namespace {
@@ -144,6 +146,18 @@ Result<SnapshotRef> FindSnapshot(Repository* repo, const std::string& ref) {
   Result<SnapshotRef> r = repo->FindSnapshot(ref);
   PrintNewWarnings(repo);
   return r;
+}
+
+Result<SnapshotSelection> SelectSnapshot(Repository* repo, const std::string& arg) {
+  size_t colon = arg.find(':');
+  SnapshotSelection sel;
+  ASSIGN_OR_RETURN(sel.ref, FindSnapshot(repo, arg.substr(0, colon)));
+  if (colon == std::string::npos) return sel;
+  sel.subpath = arg.substr(colon + 1);
+  Result<Id> tree = SubtreeAt(repo, sel.ref.snapshot.tree, sel.subpath);
+  if (!tree.ok()) return tree.status().WithContext("snapshot " + sel.ref.id.Hex().substr(0, 8));
+  sel.ref.snapshot.tree = *tree;
+  return sel;
 }
 
 int Fail(const Status& status) {

@@ -37,6 +37,15 @@ void PrintNewWarnings(Repository* repo);
 // Repository::FindSnapshot, printing what it had to skip (damaged snapshot objects).
 Result<SnapshotRef> FindSnapshot(Repository* repo, const std::string& ref);
 
+// A snapshot, or a folder inside one: "REF" or "REF:PATH" (e.g. "latest:service/conf").
+// With a path, the returned snapshot's tree is that folder's tree, so restore and diff treat
+// the folder as the root; `subpath` keeps the path for messages.
+struct SnapshotSelection {
+  SnapshotRef ref;
+  std::string subpath;
+};
+Result<SnapshotSelection> SelectSnapshot(Repository* repo, const std::string& arg);
+
 // Prints "cairn: <message>" to stderr (or a JSON error line) and returns the exit code.
 int Fail(const Status& status);
 

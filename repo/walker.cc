@@ -46,4 +46,13 @@ Result<Node> FindNode(Repository* repo, const Id& root, const std::string& path)
   return Status::NotFound(path);
 }
 
+Result<Id> SubtreeAt(Repository* repo, const Id& root, const std::string& path) {
+  ASSIGN_OR_RETURN(std::vector<std::string> parts, SplitSnapshotPath(path));
+  if (parts.empty()) return root;
+  ASSIGN_OR_RETURN(Node node, FindNode(repo, root, path));
+  if (node.type != NodeType::kDir)
+    return Status::InvalidArgument("'" + path + "' is not a directory in the snapshot");
+  return node.subtree;
+}
+
 }  // namespace cairn

@@ -18,6 +18,10 @@ Status WalkTree(Repository* repo, const Id& root, const std::string& prefix,
 // Finds the node at `path` ("a/b/c") below tree `root`. kNotFound if absent.
 Result<Node> FindNode(Repository* repo, const Id& root, const std::string& path);
 
+// The tree id of the directory at `path` below `root` (root itself for an empty path).
+// kNotFound if absent, kInvalidArgument if it is not a directory.
+Result<Id> SubtreeAt(Repository* repo, const Id& root, const std::string& path);
+
 // Splits "a//b/c/" into {"a","b","c"}; rejects "." and ".." components.
 Result<std::vector<std::string>> SplitSnapshotPath(const std::string& path);
 
