@@ -13,6 +13,8 @@ const char* ObjectTypeName(ObjectType t) {
     case ObjectType::kSnapshot: return "snapshot";
     case ObjectType::kLock: return "lock";
     case ObjectType::kScrub: return "scrub state";
+    case ObjectType::kPrune: return "prune record";
+    case ObjectType::kSweep: return "sweep marker";
   }
   return "unknown";
 }
@@ -26,6 +28,8 @@ const char* ObjectTypeFolder(ObjectType t) {
     case ObjectType::kSnapshot: return "snapshots";
     case ObjectType::kLock: return "locks";
     case ObjectType::kScrub: return "scrub";
+    case ObjectType::kPrune: return "prune";
+    case ObjectType::kSweep: return "sweeps";
   }
   return "";
 }
@@ -78,6 +82,8 @@ Status ValidateObjectName(const ObjectName& obj) {
     case ObjectType::kSnapshot:
     case ObjectType::kLock:
     case ObjectType::kScrub:
+    case ObjectType::kPrune:
+    case ObjectType::kSweep:
       break;
     default:
       return invalid("unknown object type");

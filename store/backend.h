@@ -25,9 +25,9 @@
 
 namespace cairn {
 
-// kScrub (scrub state, docs/FORMAT.md section 2) is an optional v1 object added later: readers that
-// predate it never list its folder.
-enum class ObjectType { kConfig, kKey, kData, kIndex, kSnapshot, kLock, kScrub };
+// kScrub (scrub state), kPrune (pending prune records) and kSweep (sweep markers) are optional v1
+// objects added later (docs/FORMAT.md section 2): readers that predate them never list their folders.
+enum class ObjectType { kConfig, kKey, kData, kIndex, kSnapshot, kLock, kScrub, kPrune, kSweep };
 
 const char* ObjectTypeName(ObjectType t);
 

@@ -71,6 +71,7 @@ enum class SealDomain : uint8_t {
   kPackTrailer = 'P',
   kIndexFile = 'I',
   kSnapshot = 'S',
+  kPruneRecord = 'R',  // likewise optional (FORMAT.md section 2)
   kScrubState = 'V',  // an optional v1 object (FORMAT.md section 2); earlier readers never open one
 };
 
