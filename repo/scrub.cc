@@ -1,6 +1,8 @@
 #include "repo/scrub.h"
 
 #include <algorithm>
+#include <charconv>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -12,6 +14,15 @@
 namespace cairn {
 
 namespace {
+
+// Threads beyond one per core for the data check; see ReadPacks.
+constexpr int kExtraReaders = 2;
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 uint32_t Bucket(const Id& id) {
   return static_cast<uint32_t>(id.bytes[0]) << 24 | static_cast<uint32_t>(id.bytes[1]) << 16 |
@@ -31,6 +42,7 @@ class Scrubber {
       : repo_(repo), options_(options), reporter_(reporter) {}
 
   Result<ScrubReport> Run() {
+    start_ = std::chrono::steady_clock::now();
     RETURN_IF_ERROR(CheckSnapshots());
     RETURN_IF_ERROR(CheckPacks());
     if (options_.read_data) RETURN_IF_ERROR(ReadPacks());
@@ -107,27 +119,104 @@ class Scrubber {
             "not in any index file (left by an interrupted writer; `cairn index rebuild "
             "--from-packs` adopts it, prune will reclaim it)");
     report_.packs = stored_.size();
+    for (const auto& [name, size] : stored_) report_.bytes_stored += size;
     return Status::OK();
   }
 
-  Status ReadPacks() {
-    std::vector<std::pair<Id, uint64_t>> todo;
-    for (const auto& [name, size] : stored_) {
-      Result<Id> id = Id::FromHex(name);
-      if (id.ok() && Selected(*id, options_)) todo.emplace_back(*id, size);
+  // The packs this run reads, in the order it starts them.
+  std::vector<PackStatus> ChoosePacks(const ScrubState& state) {
+    std::map<Id, uint64_t> stored;
+    for (const auto& [name, size] : stored_)
+      if (Result<Id> id = Id::FromHex(name); id.ok()) stored.emplace(*id, size);
+    std::vector<PackStatus> all = SummarizeScrubState(state, stored, 0, 0).packs;  // ReadsBefore
+    std::vector<PackStatus> todo;
+    bool budget = options_.budget_bytes > 0 || options_.budget_ns > 0;
+    uint64_t bytes = 0;
+    for (const PackStatus& p : all) {
+      if (!budget && !Selected(p.pack, options_)) continue;
+      // Stop at the first pack that does not fit rather than skipping to smaller ones: the
+      // order is the cursor, and a later run must pick up exactly here.
+      if (options_.budget_bytes > 0 && !todo.empty() && bytes + p.size_bytes > options_.budget_bytes)
+        break;
+      bytes += p.size_bytes;
+      todo.push_back(p);
     }
-    int threads = options_.threads > 0 ? options_.threads : DefaultThreads();
-    TaskGroup pool(threads, threads);
-    for (const auto& [id, size] : todo)
-      pool.Submit([this, id = id, size = size] { return ReadPack(id, size); });
-    return pool.Wait();
+    // Without a budget, read in name order: the order of the packs' folders.
+    if (!budget)
+      std::sort(todo.begin(), todo.end(), [](const PackStatus& a, const PackStatus& b) { return a.pack < b.pack; });
+    return todo;
   }
 
-  Status ReadPack(const Id& pack, uint64_t size) {
+  Status ReadPacks() {
+    Result<LoadedScrubState> loaded = LoadScrubState(repo_->backend(), repo_->sealer());
+    if (!loaded.ok()) return loaded.status().WithContext("read scrub state");
+    for (const std::string& p : loaded->problems) Add(false, "scrub state", p + " (ignored)");
+    std::vector<PackStatus> todo = ChoosePacks(loaded->state);
+    if (reporter_ && options_.budget_ns == 0) {
+      uint64_t total = 0;
+      for (const PackStatus& p : todo) total += p.size_bytes;
+      reporter_->Total(total);
+    }
+    auto read_start = std::chrono::steady_clock::now();
+    // Reading a pack waits on the disk, verifying it on the CPU: threads beyond one per core
+    // keep reads in flight while the others verify, so the disk never idles.
+    int threads = options_.threads > 0 ? options_.threads : DefaultThreads() + kExtraReaders;
+    TaskGroup pool(threads, 1);
+    for (size_t i = 0; i < todo.size(); ++i) {
+      if (i > 0 && OutOfTime()) break;
+      pool.Submit([this, i, p = todo[i]] {
+        if (i > 0 && OutOfTime()) return Status::OK();  // queued before the deadline passed
+        bool damaged = false;
+        RETURN_IF_ERROR(ReadPack(p.pack, p.size_bytes, &damaged));
+        std::lock_guard<std::mutex> l(mu_);
+        checked_[p.pack] = PackCheck{options_.now_ns ? options_.now_ns : NowNs(), damaged};
+        return Status::OK();
+      });
+    }
+    Status st = pool.Wait();
+    report_.read_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now() - read_start).count();
+    if (options_.record && !checked_.empty()) Record();
+    return st;
+  }
+
+  bool OutOfTime() const {
+    return options_.budget_ns > 0 && std::chrono::steady_clock::now() - start_ >= std::chrono::nanoseconds(options_.budget_ns);
+  }
+
+  // Merges this run's checks into the scrub state as it is now (a concurrent scrub may have
+  // written meanwhile), keeping only packs that still exist.
+  void Record() {
+    Result<LoadedScrubState> now = LoadScrubState(repo_->backend(), repo_->sealer());
+    if (!now.ok()) {
+      report_.state_problem = "read scrub state: " + now.status().message();
+      return;
+    }
+    ScrubState next;
+    for (const auto& [pack, check] : now->state.packs)
+      if (stored_.count(pack.Hex())) next.packs.emplace(pack, check);
+    ScrubState mine;
+    mine.packs = checked_;
+    mine.written_ns = NowNs();
+    mine.run_bytes = report_.bytes_read;
+    mine.run_ns = report_.read_ns;
+    next.Merge(mine);
+    next.written_ns = mine.written_ns;
+    next.run_bytes = mine.run_bytes;
+    next.run_ns = mine.run_ns;
+    Result<std::string> name = SaveScrubState(repo_->backend(), repo_->sealer(), next, now->merged);
+    if (name.ok()) report_.state_object = *name; else report_.state_problem = name.status().message();
+  }
+
+  Status ReadPack(const Id& pack, uint64_t size, bool* damaged) {
     std::string name = pack.Hex();
+    auto damage = [&](std::string object, std::string problem) {
+      *damaged = true;
+      Add(true, std::move(object), std::move(problem));
+    };
     Result<Bytes> bytes = repo_->backend()->Get({ObjectType::kData, name});
     if (!bytes.ok()) {
-      Add(true, "pack " + name, "unreadable: " + bytes.status().message());
+      damage("pack " + name, "unreadable: " + bytes.status().message());
       return Status::OK();
     }
     {
@@ -137,14 +226,14 @@ class Scrubber {
       if (reporter_) reporter_->Progress(report_.bytes_read, "pack " + pack.ShortHex());
     }
     if (bytes->size() != size || Sha256(*bytes) != pack)
-      Add(true, "pack " + name, "content does not match its name (damaged)");
+      damage("pack " + name, "content does not match its name (damaged)");
     Result<std::vector<BlobEntry>> entries =
         ReadPackTrailer(bytes->size(), repo_->sealer(), [&](uint64_t off, uint64_t len) -> Result<Bytes> {
           return Bytes(bytes->begin() + static_cast<ptrdiff_t>(off),
                        bytes->begin() + static_cast<ptrdiff_t>(off + len));
         });
     if (!entries.ok()) {
-      Add(true, "pack " + name, "trailer: " + entries.status().message());
+      damage("pack " + name, "trailer: " + entries.status().message());
       // Without the trailer, fall back to the index's view of the pack's blobs.
     }
     std::vector<BlobEntry> blobs;
@@ -158,6 +247,7 @@ class Scrubber {
     }
     for (const BlobEntry& e : blobs) {
       if (e.offset + e.length > bytes->size()) {
+        *damaged = true;
         MarkDamaged(e, "lies outside the pack");
         continue;
       }
@@ -166,6 +256,7 @@ class Scrubber {
       std::lock_guard<std::mutex> l(mu_);
       ++report_.blobs_read;
       if (!plain.ok()) {
+        *damaged = true;
         if (e.type == BlobType::kTree) damaged_trees_.insert(e.id); else damaged_blobs_.insert(e.id);
         report_.findings.push_back(Finding{true, "pack " + name, plain.status().message(), {}});
       }
@@ -217,6 +308,8 @@ class Scrubber {
   std::vector<SnapshotRef> snapshots_;
   std::map<std::string, uint64_t> stored_;
   std::unordered_set<Id> damaged_blobs_, damaged_trees_;  // GUARDED_BY(mu_) while reading
+  std::map<Id, PackCheck> checked_;                       // GUARDED_BY(mu_) while reading
+  std::chrono::steady_clock::time_point start_;
 };
 
 }  // namespace
@@ -243,9 +336,55 @@ Status ParseDataSubset(const std::string& spec, ScrubOptions* o) {
   }
 }
 
+Status ParseScrubBudget(const std::string& spec, ScrubOptions* o) {
+  struct Unit {
+    const char* name;
+    uint64_t bytes;  // 0: a duration
+    int64_t seconds;
+  };
+  static constexpr Unit kUnits[] = {
+      {"", 1, 0},           {"B", 1, 0},
+      {"K", 1ull << 10, 0}, {"KiB", 1ull << 10, 0}, {"KB", 1000, 0},
+      {"M", 1ull << 20, 0}, {"MiB", 1ull << 20, 0}, {"MB", 1000000, 0},
+      {"G", 1ull << 30, 0}, {"GiB", 1ull << 30, 0}, {"GB", 1000000000, 0},
+      {"T", 1ull << 40, 0}, {"TiB", 1ull << 40, 0}, {"TB", 1000000000000, 0},
+      {"s", 0, 1},          {"m", 0, 60},           {"min", 0, 60},
+      {"h", 0, 3600},       {"d", 0, 86400},
+  };
+  auto invalid = [&] {
+    return Status::InvalidArgument("--budget takes a size (20GiB, 500M, 10GB) or a duration (30m, 2h, 90s): '" +
+                                   spec + "'");
+  };
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(spec.data(), spec.data() + spec.size(), n);
+  if (ec != std::errc() || end == spec.data() || n == 0) return invalid();
+  std::string_view unit(end, static_cast<size_t>(spec.data() + spec.size() - end));
+  for (const Unit& u : kUnits) {
+    if (unit != u.name) continue;
+    uint64_t scale = u.bytes ? u.bytes : static_cast<uint64_t>(u.seconds) * 1000000000;
+    if (n > UINT64_MAX / 2 / scale) return invalid();  // also keeps durations within int64
+    if (u.bytes) o->budget_bytes = n * scale; else o->budget_ns = static_cast<int64_t>(n * scale);
+    o->read_data = true;
+    return Status::OK();
+  }
+  return invalid();
+}
+
 Result<ScrubReport> Scrub(Repository* repo, const ScrubOptions& options, Reporter* reporter) {
   Scrubber s(repo, options, reporter);
   return s.Run();
+}
+
+Result<ScrubStatus> GetScrubStatus(Repository* repo, int64_t now_ns, int64_t every_ns) {
+  std::map<Id, uint64_t> stored;
+  RETURN_IF_ERROR(repo->backend()->List(ObjectType::kData, [&](const std::string& name, uint64_t size) {
+    if (Result<Id> id = Id::FromHex(name); id.ok()) stored.emplace(*id, size);
+    return Status::OK();
+  }));
+  ASSIGN_OR_RETURN(LoadedScrubState loaded, LoadScrubState(repo->backend(), repo->sealer()));
+  ScrubStatus st = SummarizeScrubState(loaded.state, stored, now_ns ? now_ns : NowNs(), every_ns);
+  st.problems = std::move(loaded.problems);
+  return st;
 }
 
 }  // namespace cairn
