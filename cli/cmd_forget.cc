@@ -8,12 +8,49 @@ namespace cairn::cli {
 
 namespace {
 struct ForgetFlags {
+  std::vector<std::string> ids;
   RetentionPolicy policy;
   std::string within, group_by = "host,paths,kind";
-  bool dry_run = false;
+  bool dry_run = false, prune = false;
+  PruneFlags prune_flags;
 };
 
+// Forgets named snapshots. A full 64-digit name is removed even if the object cannot be read:
+// that is how an operator gets rid of a damaged snapshot object.
+int ForgetIds(Repository* repo, const ForgetFlags& f) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const std::string& ref : f.ids) {
+    Id id;
+    Result<Id> full = ref.size() == 64 ? Id::FromHex(ref) : Result<Id>(Status::NotFound(""));
+    if (full.ok()) {
+      id = *full;
+    } else {
+      Result<SnapshotRef> snap = FindSnapshot(repo, ref);
+      if (!snap.ok()) return Fail(snap.status());
+      id = snap->id;
+    }
+    if (!f.dry_run) {
+      Status s = repo->ForgetSnapshot(id);
+      if (!s.ok()) return Fail(s);
+    }
+    out.push_back(id.Hex());
+    if (!Globals().json && !Globals().quiet)
+      std::cout << (f.dry_run ? "would remove " : "removed ") << id.ShortHex() << "\n";
+  }
+  if (Globals().json) PrintJson({{"dry_run", f.dry_run}, {"removed", out}});
+  return kExitOk;
+}
+
 int RunForget(ForgetFlags f) {
+  if (!f.ids.empty()) {
+    if (!f.policy.empty() || !f.within.empty())
+      return Fail(Status::InvalidArgument("give snapshot ids or --keep-* options, not both"));
+    Result<std::unique_ptr<Repository>> repo = OpenRepository();
+    if (!repo.ok()) return Fail(repo.status());
+    int code = ForgetIds(repo->get(), f);
+    if (code != kExitOk || !f.prune || f.dry_run) return code;
+    return PruneAndReport(repo->get(), f.prune_flags);
+  }
   if (!f.within.empty()) {
     Result<int64_t> ns = ParseDurationNs(f.within);
     if (!ns.ok()) return Fail(ns.status());
@@ -60,15 +97,17 @@ int RunForget(ForgetFlags f) {
     std::cout << (f.dry_run ? "would remove " : "removed ") << removed << " snapshots, kept " << kept
               << (f.dry_run ? " (dry run: nothing changed)" : "") << "\n";
     if (!f.dry_run && removed)
-      std::cout << "their data stays in the repository until it is pruned\n";
+      if (!f.prune) std::cout << "their data stays in the repository until it is pruned\n";
   }
+  if (f.prune && !f.dry_run) return PruneAndReport(repo->get(), f.prune_flags);
   return kExitOk;
 }
 }  // namespace
 
 void RegisterForget(CLI::App& app, int* exit_code) {
   auto f = std::make_shared<ForgetFlags>();
-  CLI::App* cmd = app.add_subcommand("forget", "Remove snapshots a retention policy does not keep");
+  CLI::App* cmd = app.add_subcommand("forget", "Remove snapshots a retention policy does not keep, or named ones");
+  cmd->add_option("ids", f->ids, "Snapshots to remove (ids or unique prefixes) instead of a policy");
   cmd->add_option("--keep-last", f->policy.last, "Keep the N newest snapshots");
   cmd->add_option("--keep-hourly", f->policy.hourly, "Keep the newest snapshot of each of the last N hours");
   cmd->add_option("--keep-daily", f->policy.daily, "... of each of the last N days");
@@ -80,6 +119,8 @@ void RegisterForget(CLI::App& app, int* exit_code) {
       ->allow_extra_args(false);
   cmd->add_option("--group-by", f->group_by, "Judge groups separately: host,paths,kind,tags (default host,paths,kind)");
   cmd->add_flag("--dry-run,-n", f->dry_run, "Show what would be kept and removed, and why; change nothing");
+  cmd->add_flag("--prune", f->prune, "Then prune: free the space the removed snapshots held");
+  AddPruneFlags(cmd, &f->prune_flags);
   cmd->callback([f, exit_code] { *exit_code = RunForget(*f); });
 }
 

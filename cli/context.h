@@ -76,6 +76,15 @@ std::string HumanBytes(uint64_t bytes);
 std::string FormatTime(int64_t time_ns);
 void PrintJson(const nlohmann::json& j);
 
+// Prune options and run, shared by `prune` and `forget --prune`.
+struct PruneFlags {
+  bool dry_run = false, no_other_writers = false;
+  std::string grace = "48h";
+  double max_unused = 5;
+};
+void AddPruneFlags(CLI::App* cmd, PruneFlags* f);
+int PruneAndReport(Repository* repo, const PruneFlags& f);
+
 // Each command registers itself on the app and sets the exit code when run.
 void RegisterInit(CLI::App& app, int* exit_code);
 void RegisterSnapshot(CLI::App& app, int* exit_code);
@@ -86,6 +95,7 @@ void RegisterIndex(CLI::App& app, int* exit_code);
 void RegisterScrub(CLI::App& app, int* exit_code);
 void RegisterBench(CLI::App& app, int* exit_code);
 void RegisterForget(CLI::App& app, int* exit_code);
+void RegisterPrune(CLI::App& app, int* exit_code);
 void RegisterDiff(CLI::App& app, int* exit_code);
 void RegisterDemo(CLI::App& app, int* exit_code);
 

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   RegisterScrub(app, &exit_code);
   RegisterBench(app, &exit_code);
   RegisterForget(app, &exit_code);
+  RegisterPrune(app, &exit_code);
   RegisterDiff(app, &exit_code);
   RegisterDemo(app, &exit_code);
   try {

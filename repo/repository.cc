@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "common/clock.h"
 #include "common/task_group.h"
 #include "repo/format.h"
 #include "repo/index_file.h"
+#include "repo/prune_record.h"
 
 namespace cairn {
 
@@ -68,6 +70,7 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<Backend> ba
   repo->uploader_ = std::make_unique<TaskGroup>(1, 1);
   if (options.cache_dir.empty()) return Status::InvalidArgument("no cache folder for the index");
   ASSIGN_OR_RETURN(repo->index_, Index::Open(options.cache_dir + "/" + repo->config_.id + "/index"));
+  repo->start_time_ns_ = WallNowNs();
   RETURN_IF_ERROR_CTX(repo->SyncIndex(), "index");
   return repo;
 }
@@ -151,7 +154,7 @@ void Repository::UploadPack(Bytes bytes, std::vector<BlobEntry> entries) {
       std::vector<IndexedPack> packs = std::move(unindexed_packs_);
       unindexed_packs_.clear();
       lock.unlock();
-      Status s = WriteIndexFile(std::move(packs));
+      Status s = WriteIndexFile(std::move(packs)).status();
       lock.lock();
       if (!s.ok() && sticky_error_.ok()) sticky_error_ = s;
     }
@@ -161,7 +164,7 @@ void Repository::UploadPack(Bytes bytes, std::vector<BlobEntry> entries) {
 }
 
 // Writes one index file, then moves its blobs from memory into the local index.
-Status Repository::WriteIndexFile(std::vector<IndexedPack> packs) {
+Result<Id> Repository::WriteIndexFile(std::vector<IndexedPack> packs) {
   Bytes sealed;
   sealer_->Seal(EncodeIndexFile(packs), SealDomain::kIndexFile, &sealed);
   Id index_id = Sha256(sealed);
@@ -171,7 +174,7 @@ Status Repository::WriteIndexFile(std::vector<IndexedPack> packs) {
   std::lock_guard<std::mutex> l(mu_);
   for (const IndexedPack& p : packs)
     for (const BlobEntry& e : p.blobs) unindexed_[TypeSlot(e.type)].erase(e.id);
-  return Status::OK();
+  return index_id;
 }
 
 Status Repository::Flush() {
@@ -187,7 +190,7 @@ Status Repository::Flush() {
   std::vector<IndexedPack> packs = std::move(unindexed_packs_);
   unindexed_packs_.clear();
   l.unlock();
-  Status s = WriteIndexFile(std::move(packs));
+  Status s = WriteIndexFile(std::move(packs)).status();
   if (!s.ok()) {
     std::lock_guard<std::mutex> g(mu_);
     if (sticky_error_.ok()) sticky_error_ = s;
@@ -203,11 +206,36 @@ Result<Id> Repository::SaveSnapshot(const Snapshot& snapshot) {
       if (!packers_[slot]->builder.empty() || !unindexed_packs_.empty())
         return Status::InvalidArgument("SaveSnapshot before Flush");
   }
+  RETURN_IF_ERROR(CheckNoSweepSinceStart());
   Bytes sealed;
   sealer_->Seal(EncodeSnapshot(snapshot), SealDomain::kSnapshot, &sealed);
   Id id = Sha256(sealed);
   RETURN_IF_ERROR_CTX(backend_->Put({ObjectType::kSnapshot, id.Hex()}, sealed), "write snapshot");
   return id;
+}
+
+// A prune sweep deletes packs it marked at least a grace period earlier, unless a snapshot
+// references them at sweep time. A session that opened the index before such a mark may have
+// deduplicated against those packs; if it commits after the sweep, its snapshot could name
+// deleted data. Sweep markers (sweeps/<mark time><sweep time>) let it notice and refuse.
+Status Repository::CheckNoSweepSinceStart() {
+  // Clocks of different machines disagree; treat marks up to an hour before our start as later.
+  constexpr int64_t kClockSkewNs = 3600ll * 1'000'000'000;
+  // Prune removes sweep markers after 30 days (repo/prune.cc), so no older session can rely on them.
+  constexpr int64_t kMaxSessionNs = 29ll * 24 * 3600 * 1'000'000'000;
+  if (WallNowNs() - start_time_ns_ > kMaxSessionNs)
+    return Status::Locked("this session ran for more than 29 days; prune may have deleted data it "
+                          "references, so nothing was committed: run the command again");
+  Status conflict;
+  RETURN_IF_ERROR_CTX(backend_->List(ObjectType::kSweep, [&](const std::string& name, uint64_t) {
+    Result<SweepMarker> m = ParseSweepMarkerName(name);
+    if (m.ok() && m->mark_time_ns > start_time_ns_ - kClockSkewNs)
+      conflict = Status::Locked("a prune swept packs (marked " + std::to_string(m->mark_time_ns) +
+                                " ns) after this session started; its data may reference deleted "
+                                "packs, so nothing was committed: run the command again");
+    return Status::OK();
+  }), "list sweep markers");
+  return conflict;
 }
 
 Status Repository::ForgetSnapshot(const Id& id) {

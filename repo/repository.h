@@ -102,6 +102,9 @@ class Repository {
   Result<Id> SaveSnapshot(const Snapshot& snapshot);
   // Removes a snapshot object. Its data stays until prune reclaims what nothing references.
   Status ForgetSnapshot(const Id& id);
+  // When this session opened the repository; SaveSnapshot refuses to commit if a prune swept
+  // packs it marked after this time (docs/FORMAT.md "Write ordering", rule 8).
+  int64_t start_time_ns() const { return start_time_ns_; }
 
   // --- reading ---
   Result<BlobLocation> FindBlob(BlobType type, const Id& id);
@@ -110,6 +113,8 @@ class Repository {
   Result<Tree> LoadTree(const Id& id);
   // All snapshots, oldest first. Unreadable ones are reported in warnings() and skipped.
   Result<std::vector<SnapshotRef>> ListSnapshots();
+  // Snapshot objects the last ListSnapshots could not read: name -> problem.
+  const std::map<std::string, std::string>& damaged_snapshots() const { return damaged_snapshots_; }
   // "latest" or a unique prefix of a snapshot id.
   Result<SnapshotRef> FindSnapshot(std::string_view ref);
 
@@ -119,15 +124,17 @@ class Repository {
   // Rebuilds the local index from the index files, or from every pack's trailer (writing an
   // index file for packs no index file names).
   Result<RebuildStats> RebuildIndex(bool from_packs);
+  // Reads, checks (name = SHA-256 of the bytes, authentication) and decodes one index file.
+  Result<std::vector<IndexedPack>> ReadIndexFile(const std::string& name);
+  // Writes an index file naming durable packs and absorbs it into the local index; returns its name.
+  Result<Id> WriteIndexFile(std::vector<IndexedPack> packs);
 
  private:
   Repository() = default;
   struct Packer;
   Status FinishPack(Packer* packer, std::unique_lock<std::mutex>& lock);
   void UploadPack(Bytes bytes, std::vector<BlobEntry> entries);
-  Status WriteIndexFile(std::vector<IndexedPack> packs);
-  // Reads, checks (name = SHA-256 of the bytes, authentication) and decodes one index file.
-  Result<std::vector<IndexedPack>> ReadIndexFile(const std::string& name);
+  Status CheckNoSweepSinceStart();
   Status LoadIndexFile(const std::string& name);
 
   RepoConfig config_;
@@ -138,6 +145,7 @@ class Repository {
   GearTable gear_;
   std::unique_ptr<Index> index_;
   std::vector<std::string> warnings_;
+  int64_t start_time_ns_ = 0;
   std::map<std::string, std::string> damaged_snapshots_;  // name -> problem, from ListSnapshots
 
   std::mutex mu_;
