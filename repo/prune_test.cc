@@ -64,7 +64,9 @@ class PruneTest : public ::testing::Test {
     auto r = Scrub(repo, o, nullptr);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_FALSE(r->damaged());
-    if (!allow_orphans) EXPECT_TRUE(r->findings.empty()) << r->findings[0].object << ": " << r->findings[0].problem;
+    if (!allow_orphans) {
+      EXPECT_TRUE(r->findings.empty()) << r->findings[0].object << ": " << r->findings[0].problem;
+    }
   }
 
   std::set<std::string> Objects(ObjectType type) {
