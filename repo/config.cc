@@ -1,5 +1,8 @@
 #include "repo/config.h"
 
+#include <limits>
+#include <type_traits>
+
 #include <nlohmann/json.hpp>
 
 #include "repo/format.h"
@@ -31,6 +34,26 @@ std::string MacOf(const json& body, const Key32& key) {
 bool IsLowerHex(const std::string& s) {
   return s.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
+
+// The integer field `key` of j, if it is a whole number that fits T. json's own get<T>() would
+// wrap an out-of-range integer into range and convert a float (undefined behaviour when it does
+// not fit), so a config that says "version": -4294967295 or 1e300 would be read as something
+// it does not say. Our writer only writes integers. A missing key throws, as j.at() does.
+template <typename T>
+Result<T> GetInt(const json& j, const char* key) {
+  const json& v = j.at(key);
+  if (v.is_number_unsigned()) {
+    uint64_t u = v.get<uint64_t>();
+    if (u <= static_cast<uint64_t>(std::numeric_limits<T>::max())) return static_cast<T>(u);
+  } else if constexpr (std::is_signed_v<T>) {
+    if (v.is_number_integer()) {
+      int64_t i = v.get<int64_t>();
+      if (i >= std::numeric_limits<T>::min() && i <= std::numeric_limits<T>::max())
+        return static_cast<T>(i);
+    }
+  }
+  return Status::Corruption(std::string("config: ") + key + " is not an integer in range");
+}
 }  // namespace
 
 Key32 RepoConfig::MacKey(const Key32& encryption_key) {
@@ -51,7 +74,7 @@ Result<RepoConfig> RepoConfig::Decode(ByteView bytes) {
   if (j.is_discarded() || !j.is_object()) return Status::Corruption("config is not JSON");
   try {
     RepoConfig c;
-    c.version = j.at("version").get<uint32_t>();
+    ASSIGN_OR_RETURN(c.version, GetInt<uint32_t>(j, "version"));
     if (c.version < kOldestReadableFormat || c.version > kFormatVersion)
       return Status::Corruption("config: format version " + std::to_string(c.version) +
                                 " is not supported by this cairn (reads " +
@@ -68,17 +91,17 @@ Result<RepoConfig> RepoConfig::Decode(ByteView bytes) {
     const json& ch = j.at("chunker");
     if (ch.at("algorithm").get<std::string>() != "fastcdc-v1")
       return Status::Corruption("config: unknown chunker");
-    c.chunker.min_size = ch.at("min_size").get<uint32_t>();
-    c.chunker.avg_size = ch.at("avg_size").get<uint32_t>();
-    c.chunker.max_size = ch.at("max_size").get<uint32_t>();
+    ASSIGN_OR_RETURN(c.chunker.min_size, GetInt<uint32_t>(ch, "min_size"));
+    ASSIGN_OR_RETURN(c.chunker.avg_size, GetInt<uint32_t>(ch, "avg_size"));
+    ASSIGN_OR_RETURN(c.chunker.max_size, GetInt<uint32_t>(ch, "max_size"));
     RETURN_IF_ERROR_CTX(c.chunker.Validate(), "config: chunker");
-    c.pack_size = j.at("pack_size").get<uint64_t>();
+    ASSIGN_OR_RETURN(c.pack_size, GetInt<uint64_t>(j, "pack_size"));
     if (c.pack_size < (1u << 20) || c.pack_size > (1ull << 32))
       return Status::Corruption("config: pack_size out of range");
     const json& co = j.at("compression");
     if (co.at("algorithm").get<std::string>() != "zstd")
       return Status::Corruption("config: unknown compression");
-    c.compression_level = co.at("level").get<int>();
+    ASSIGN_OR_RETURN(c.compression_level, GetInt<int>(co, "level"));
     if (c.compression_level < -7 || c.compression_level > 22)
       return Status::Corruption("config: compression level out of range");
     return c;

@@ -79,14 +79,15 @@ Result<MasterKey> OpenKeyFile(ByteView file, std::string_view password) {
     return Unpack(data);
   }
   if (kdf != "scrypt") return Status::Corruption("key file: unknown kdf '" + kdf + "'");
-  ScryptParams params;
-  params.n = num("n");
-  params.r = static_cast<uint32_t>(num("r"));
-  params.p = static_cast<uint32_t>(num("p"));
-  // Bound the work a hostile key file can demand (DeriveKey also refuses more than 2 GiB).
-  if (params.n < 2 || params.n > (1u << 22) || params.r < 1 || params.r > 32 || params.p < 1 ||
-      params.p > 16)
+  // Bound the work a hostile key file can demand (DeriveKey also refuses more than 2 GiB). The
+  // check comes before narrowing, so r = 2^32 + 8 is refused rather than read as 8.
+  uint64_t n = num("n"), r = num("r"), p = num("p");
+  if (n < 2 || n > (1u << 22) || r < 1 || r > 32 || p < 1 || p > 16)
     return Status::Corruption("key file: scrypt parameters out of range");
+  ScryptParams params;
+  params.n = n;
+  params.r = static_cast<uint32_t>(r);
+  params.p = static_cast<uint32_t>(p);
   ASSIGN_OR_RETURN_CTX(Bytes salt, FromHex(str("salt")), "key file: salt");
   ASSIGN_OR_RETURN(Key32 kek, DeriveKey(password, salt, params));
   Result<Bytes> plain = Sealer(kek, true).Open(data, SealDomain::kKeyFile);
