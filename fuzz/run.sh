@@ -25,11 +25,16 @@ max_len() {
   esac
 }
 
+mkdir -p "$build"
 if [ ! -f "$build/CMakeCache.txt" ]; then
   CC=clang CXX=clang++ cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCAIRN_BUILD_FUZZ=ON -DCAIRN_BUILD_TESTS=OFF -DCAIRN_BUILD_BENCH=OFF >/dev/null
+    -DCAIRN_BUILD_FUZZ=ON -DCAIRN_BUILD_TESTS=OFF -DCAIRN_BUILD_BENCH=OFF >"$build/fuzz-build.log"
 fi
-cmake --build "$build" -j"${JOBS:-1}" --target fuzzers >/dev/null
+if ! cmake --build "$build" -j"${JOBS:-1}" --target fuzzers >>"$build/fuzz-build.log" 2>&1; then
+  tail -40 "$build/fuzz-build.log"
+  echo "fuzz/run.sh: building the fuzz targets failed" >&2
+  exit 1
+fi
 
 seeds=$build/fuzz-seeds
 rm -rf "$seeds"
@@ -42,9 +47,11 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus" "$seeds/$t"
   log=$build/fuzz-$t.log
   result=ok
+  dict=()
+  if [ -f "$src/fuzz/$t.dict" ]; then dict=(-dict="$src/fuzz/$t.dict"); fi
   if ! "$build/fuzz/$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
       -max_len="$(max_len "$t")" -print_final_stats=1 -artifact_prefix="$build/crashes/$t-" \
-      "$corpus" "$seeds/$t" >"$log" 2>&1; then
+      "${dict[@]}" "$corpus" "$seeds/$t" >"$log" 2>&1; then
     result="FAILED (see $log)"
     failed=1
   fi
