@@ -63,11 +63,13 @@ int PrintStatus(const ScrubStatus& st, const std::string& every) {
       std::cout << "every byte verified within " << every << ": "
                 << (st.meets_every ? "yes" : "no, " + CountText(st.overdue) + " not verified within it")
                 << "\n"
-                << "a daily `cairn scrub --budget " << BudgetSpec(st.daily_budget_bytes) << "` keeps it";
+                << "to keep it, once a day:  cairn scrub --budget " << BudgetSpec(st.daily_budget_bytes);
       if (rate > 0)
-        std::cout << " (about " << static_cast<int64_t>(st.daily_budget_bytes / rate / 60) + 1
+        std::cout << "  (about " << static_cast<int64_t>(st.daily_budget_bytes / rate / 60) + 1
                   << " min at the last run's speed)";
       std::cout << "\n";
+      if (!st.meets_every)
+        std::cout << "to catch up, once:       cairn scrub --budget " << BudgetSpec(st.overdue.bytes) << "\n";
     }
   }
   return st.damaged.packs ? kExitDamage : kExitOk;

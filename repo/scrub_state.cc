@@ -129,10 +129,13 @@ ScrubStatus SummarizeScrubState(const ScrubState& state, const std::map<Id, uint
   std::sort(st.packs.begin(), st.packs.end(), ReadsBefore);
   if (every_ns > 0) {
     st.meets_every = st.overdue.packs == 0;
-    // A daily run reading B bytes, least recently verified first, revisits every byte within
-    // ceil(total / B) days; that must not exceed the whole days in every_ns.
+    // A run with budget B stops before the first pack that does not fit, so it reads more than
+    // B - (largest pack). Runs once a day must cover the total within the whole days in
+    // every_ns: B >= total / days + largest pack.
     uint64_t days = static_cast<uint64_t>(std::max<int64_t>(1, every_ns / kDayNs));
-    st.daily_budget_bytes = (st.total.bytes + days - 1) / days;
+    uint64_t largest = 0;
+    for (const PackStatus& p : st.packs) largest = std::max(largest, p.size_bytes);
+    st.daily_budget_bytes = std::min(st.total.bytes, (st.total.bytes + days - 1) / days + largest);
   }
   st.last_run_at_ns = state.run_bytes > 0 ? state.written_ns : 0;
   st.last_run_bytes = state.run_bytes;

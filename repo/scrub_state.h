@@ -82,7 +82,8 @@ struct ScrubStatus {
   ScrubAgeCount total, within_1d, within_7d, within_30d, never, damaged;
   int64_t oldest_ns = 0;  // the least recent verification of a verified pack; 0 if none
   // With every_ns: packs not verified within it (never verified included), whether that is
-  // none, and the bytes a daily run must read so that every byte is verified within every_ns.
+  // none, and a budget for a daily run that verifies every byte within every_ns (once the
+  // overdue bytes are caught up): total / whole days + the largest pack, at most the total.
   int64_t every_ns = 0;
   ScrubAgeCount overdue;
   bool meets_every = false;
