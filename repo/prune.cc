@@ -1,6 +1,7 @@
 #include "repo/prune.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <unordered_map>
 #include <unordered_set>
@@ -57,14 +58,17 @@ Result<std::vector<LoadedRecord>> LoadPruneRecords(Repository* repo) {
 // (many; 32 bytes each, no per-entry overhead).
 class ReachableSet {
  public:
-  Status MarkSnapshots(Repository* repo, const std::vector<SnapshotRef>& snapshots) {
+  // `load_tree` loads a tree whether or not the index names its pack (a writer may have
+  // deduplicated against a tree in a pack that an earlier mark dropped).
+  Status MarkSnapshots(const std::vector<SnapshotRef>& snapshots,
+                       const std::function<Result<Tree>(const Id&)>& load_tree) {
     std::vector<Id> stack;
     for (const SnapshotRef& s : snapshots) stack.push_back(s.snapshot.tree);
     while (!stack.empty()) {
       Id tree_id = stack.back();
       stack.pop_back();
       if (!trees_.insert(tree_id).second) continue;
-      Result<Tree> tree = repo->LoadTree(tree_id);
+      Result<Tree> tree = load_tree(tree_id);
       // Without this tree prune cannot know what lies below it, and would delete it.
       if (!tree.ok())
         return tree.status().WithContext("tree " + Short(tree_id) +
@@ -154,7 +158,8 @@ class Pruner {
                                 "): prune cannot tell what it references. `cairn forget` it first");
     }
     report_.snapshots = snapshots.size();
-    RETURN_IF_ERROR(reachable_.MarkSnapshots(repo_, snapshots));
+    RETURN_IF_ERROR(ReadDuePackTrees());
+    RETURN_IF_ERROR(reachable_.MarkSnapshots(snapshots, [&](const Id& id) { return LoadTree(id); }));
     report_.trees = reachable_.trees();
     report_.blobs_reachable = reachable_.blobs();
 
@@ -174,6 +179,37 @@ class Pruner {
   Status WriteSweepMarker(int64_t mark_time_ns) {
     std::string name = SweepMarkerName({mark_time_ns, now_});
     return repo_->backend()->Put({ObjectType::kSweep, name}, {}).WithContext("write sweep marker");
+  }
+
+  // Trees in packs of due records: no index names them, yet a snapshot committed since the mark
+  // may reach them, and the sweep must see everything below such a tree to keep it.
+  Status ReadDuePackTrees() {
+    for (const LoadedRecord* r : due_)
+      for (const PrunePack& p : r->record.packs) {
+        ObjectName name{ObjectType::kData, p.id.Hex()};
+        Result<uint64_t> size = repo_->backend()->Stat(name);
+        if (size.status().code() == Code::kNotFound) continue;
+        RETURN_IF_ERROR(size.status());
+        Result<std::vector<BlobEntry>> entries =
+            ReadPackTrailer(*size, repo_->sealer(), [&](uint64_t offset, uint64_t length) {
+              return repo_->backend()->GetRange(name, offset, length);
+            });
+        if (!entries.ok()) continue;  // unreadable: swept as unreferenced (SweepPack)
+        for (const BlobEntry& e : *entries)
+          if (e.type == BlobType::kTree) pending_trees_.try_emplace(e.id, p.id, e);
+      }
+    return Status::OK();
+  }
+
+  Result<Tree> LoadTree(const Id& id) {
+    Result<Tree> tree = repo_->LoadTree(id);
+    auto pending = pending_trees_.find(id);
+    if (tree.ok() || pending == pending_trees_.end()) return tree;
+    const auto& [pack, entry] = pending->second;
+    ASSIGN_OR_RETURN(Bytes envelope, repo_->backend()->GetRange({ObjectType::kData, pack.Hex()},
+                                                                entry.offset, entry.length));
+    ASSIGN_OR_RETURN(Bytes plain, OpenBlob(entry, envelope, repo_->sealer(), repo_->hasher()));
+    return DecodeTree(plain);
   }
 
   // Every index file as it stands now. Prune rewrites only files naming a pack it drops, and
@@ -461,6 +497,7 @@ class Pruner {
   std::unordered_set<Id> pending_;                    // packs of every record, due or not
   std::map<std::string, std::vector<Id>> index_files_;  // name -> packs it names
   std::unordered_map<Id, IndexedPack> packs_;          // every indexed pack, once
+  std::unordered_map<Id, std::pair<Id, BlobEntry>> pending_trees_;  // tree id -> (pack, entry)
   ReachableSet reachable_;
   Claims claims_;
   std::unordered_set<Id> drop_;  // unused or repacked: no longer indexed after this run

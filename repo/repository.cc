@@ -70,7 +70,7 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<Backend> ba
   repo->uploader_ = std::make_unique<TaskGroup>(1, 1);
   if (options.cache_dir.empty()) return Status::InvalidArgument("no cache folder for the index");
   ASSIGN_OR_RETURN(repo->index_, Index::Open(options.cache_dir + "/" + repo->config_.id + "/index"));
-  repo->start_time_ns_ = WallNowNs();
+  repo->start_time_ns_ = options.start_time_ns ? options.start_time_ns : WallNowNs();
   RETURN_IF_ERROR_CTX(repo->SyncIndex(), "index");
   return repo;
 }

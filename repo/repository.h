@@ -50,6 +50,9 @@ struct InitOptions {
 struct OpenOptions {
   // Folder for local derived data (the index database lives in <cache_dir>/<repo id>/index).
   std::string cache_dir;
+  // When the session began, for the prune check before commits (0: now). Tests set it to play
+  // sessions that span a grace period.
+  int64_t start_time_ns = 0;
 };
 
 struct SnapshotRef {
