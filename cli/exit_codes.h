@@ -19,6 +19,7 @@ enum ExitCode : int {
   kExitNoSpace = 15,        // a disk or quota is full
   kExitAborted = 16,        // the producing command failed; nothing was committed
   kExitDifferent = 17,      // a comparison (diff) found differences
+  kExitVerifyFailed = 18,   // restore --verify read back files that differ from the snapshot
 };
 
 inline int ExitCodeFor(const Status& s) {

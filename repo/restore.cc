@@ -1,24 +1,22 @@
 #include "repo/restore.h"
 
-#include <fcntl.h>
 #include <fnmatch.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <cstring>
-#include <deque>
-#include <mutex>
 #include <filesystem>
-#include <memory>
+#include <unordered_map>
 
-#include "common/task_group.h"
-#include "repo/fetch_plan.h"
+#include "repo/inplace.h"
+#include "repo/restore_engine.h"
 #include "repo/walker.h"
 
 namespace cairn {
 
-namespace {
+namespace restore_internal {
+
+int64_t TimespecNs(const struct timespec& ts) {
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
 
 struct timespec ToTimespec(int64_t ns) {
   struct timespec ts;
@@ -46,30 +44,6 @@ Status WriteAll(int fd, ByteView data, int64_t offset) {
   return Status::OK();
 }
 
-// A directory of the target, created on first use so that --include creates only
-// the folders leading to selected entries.
-struct DirCtx {
-  DirCtx* parent = nullptr;
-  std::string name;
-  std::string path;  // relative to the target, for messages
-  int fd = -1;
-  bool owned = false;
-  ~DirCtx() {
-    if (owned && fd >= 0) close(fd);
-  }
-  Status Open() {
-    if (fd >= 0) return Status::OK();
-    RETURN_IF_ERROR(parent->Open());
-    if (mkdirat(parent->fd, name.c_str(), 0700) != 0 && errno != EEXIST)
-      return Status::FromErrno(errno, "mkdir " + path);
-    // O_NOFOLLOW: an existing symlink here must not lead the restore out of the target.
-    fd = openat(parent->fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return Status::FromErrno(errno, "open directory " + path + " (not following links)");
-    owned = true;
-    return Status::OK();
-  }
-};
-
 bool AllZero(ByteView b) {
   static const uint8_t kZeros[4096] = {};
   size_t i = 0;
@@ -78,238 +52,286 @@ bool AllZero(ByteView b) {
   return memcmp(b.data() + i, kZeros, b.size() - i) == 0;
 }
 
-// One file being restored: written under a temporary name, renamed when complete.
-struct FileJob {
-  int dirfd = -1;  // owned
-  int fd = -1;     // owned while the batch runs
-  std::string tmp, path;
-  Node node;
-  std::atomic<bool> damaged{false};
-  ~FileJob() {
-    if (fd >= 0) close(fd);
-    if (dirfd >= 0) close(dirfd);
-  }
-};
-
-class Restorer {
- public:
-  // Files per batch: bounds open descriptors and the plan's memory.
-  static constexpr size_t kBatchFiles = 256;
-  static constexpr size_t kBatchBlobs = 1 << 16;
-
-  Restorer(Repository* repo, const RestoreOptions& options, Reporter* reporter)
-      : repo_(repo),
-        options_(options),
-        reporter_(reporter),
-        threads_(options.threads > 0 ? options.threads : DefaultThreads()),
-        pool_(threads_, 2 * threads_) {}
-
-  Status RestoreTree(const Id& tree_id, DirCtx* dir, bool all_selected) {
-    Result<Tree> tree = repo_->LoadTree(tree_id);
-    if (!tree.ok()) return Damaged(dir->path.empty() ? "/" : dir->path, tree.status());
-    for (const Node& node : tree->nodes) {
-      if (!IsValidNodeName(node.name))  // DecodeTree checks too; restore never relies on one check
-        return Status::Corruption("tree " + tree_id.Hex() + ": hostile entry name");
-      std::string path = dir->path.empty() ? node.name : dir->path + "/" + node.name;
-      bool selected = all_selected || IncludeMatches(options_.includes, path);
-      if (node.type == NodeType::kDir) {
-        auto sub = std::make_unique<DirCtx>();
-        sub->parent = dir;
-        sub->name = node.name;
-        sub->path = path;
-        if (selected && !options_.decode_only) RETURN_IF_ERROR(sub->Open());
-        RETURN_IF_ERROR(RestoreTree(node.subtree, sub.get(), selected));
-        if (sub->fd >= 0) {
-          dirs_.push_back({std::move(sub), node});
-          ++result_.dirs;
-        }
-        continue;
+Status Restorer::RestoreTree(const Id& tree_id, DirCtx* dir, bool all_selected) {
+  Result<Tree> tree = repo_->LoadTree(tree_id);
+  if (!tree.ok()) return Damaged(dir->path.empty() ? "/" : dir->path, tree.status());
+  for (const Node& node : tree->nodes) {
+    if (!IsValidNodeName(node.name))  // DecodeTree checks too; restore never relies on one check
+      return Status::Corruption("tree " + tree_id.Hex() + ": hostile entry name");
+    std::string path = dir->path.empty() ? node.name : dir->path + "/" + node.name;
+    bool selected = all_selected || IncludeMatches(options_.includes, path);
+    if (node.type == NodeType::kDir) {
+      auto sub = std::make_unique<DirCtx>();
+      sub->parent = dir;
+      sub->name = node.name;
+      sub->path = path;
+      if (selected && !options_.decode_only) RETURN_IF_ERROR(sub->Open());
+      RETURN_IF_ERROR(RestoreTree(node.subtree, sub.get(), selected));
+      if (sub->fd >= 0) {
+        dirs_.push_back({std::move(sub), node});
+        ++result_.dirs;
       }
-      if (!selected) continue;
-      if (node.type == NodeType::kSymlink) {
-        if (options_.decode_only) continue;
-        RETURN_IF_ERROR(dir->Open());
-        RestoreSymlink(dir->fd, node, path);
-        continue;
-      }
-      RETURN_IF_ERROR(AddFile(dir, node, path));
+      continue;
     }
-    return Status::OK();
-  }
-
-  Status Finish() {
-    RETURN_IF_ERROR(RunBatch());
-    if (options_.decode_only) return Status::OK();
-    // Directory metadata last, deepest first: creating entries changes a folder's mtime.
-    for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) {
-      const Node& node = it->second;
-      int fd = it->first->fd;
-      if (options_.restore_owner && fchown(fd, node.uid, node.gid) != 0)
-        Problem(it->first->path, Status::FromErrno(errno, "chown"));
-      if (fchmod(fd, node.mode) != 0) Problem(it->first->path, Status::FromErrno(errno, "chmod"));
-      struct timespec ts[2] = {ToTimespec(node.mtime_ns), ToTimespec(node.mtime_ns)};
-      if (futimens(fd, ts) != 0) Problem(it->first->path, Status::FromErrno(errno, "set times"));
-    }
-    return Status::OK();
-  }
-
-  RestoreResult result() const {
-    RestoreResult r = result_;
-    r.bytes = bytes_.load();
-    return r;
-  }
-
- private:
-  Status AddFile(DirCtx* dir, const Node& node, const std::string& path) {
-    FileJob& job = batch_.emplace_back();
-    job.node = node;
-    job.path = path;
-    if (!options_.decode_only) {
+    if (!selected) continue;
+    if (node.type == NodeType::kSymlink) {
+      if (options_.decode_only) continue;
       RETURN_IF_ERROR(dir->Open());
-      job.dirfd = dup(dir->fd);
-      if (job.dirfd < 0) return Status::FromErrno(errno, "dup");
-      job.tmp = ".cairn-tmp-" + ToHex(RandomBytes(8));
-      job.fd = openat(job.dirfd, job.tmp.c_str(),
-                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-      if (job.fd < 0) return Status::FromErrno(errno, "create " + path);
-      // Pre-sized: blobs land with pwrite in any order, and all-zero blobs stay holes.
-      if (node.size > 0 && ftruncate(job.fd, static_cast<off_t>(node.size)) != 0)
-        return Status::FromErrno(errno, "size " + path);
+      RestoreSymlink(dir->fd, node, path);
+      continue;
     }
-    uint64_t offset = 0;
-    size_t file = batch_.size() - 1;
-    for (const Id& id : node.content) {
-      Result<BlobLocation> loc = repo_->FindBlob(BlobType::kData, id);
-      if (!loc.ok()) {
-        MarkDamaged(job, loc.status());
-        break;
-      }
-      plan_.Add(*loc, BlobTarget{file, offset});
-      offset += loc->entry.raw_length;
+    RETURN_IF_ERROR(AddFile(dir, node, path, std::nullopt, false));
+  }
+  return Status::OK();
+}
+
+Status Restorer::Finish() {
+  RETURN_IF_ERROR(RunBatch());
+  if (options_.decode_only || options_.dry_run) return Status::OK();
+  // Directory metadata last, deepest first: creating entries changes a folder's mtime.
+  for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) {
+    const Node& node = it->second;
+    int fd = it->first->fd;
+    if (options_.in_place) {
+      struct stat st;
+      if (fstat(fd, &st) == 0 && MetadataMatches(st, node, options_.restore_owner)) continue;
+      if (!it->first->created) ++result_.metadata;
     }
-    if (!job.damaged && offset != node.size)
-      MarkDamaged(job, Status::Corruption("content length differs from the recorded size"));
-    if (batch_.size() >= kBatchFiles || plan_.blob_count() >= kBatchBlobs) return RunBatch();
+    SetMetadata(fd, node, it->first->path);
+  }
+  return Status::OK();
+}
+
+RestoreResult Restorer::result() const {
+  RestoreResult r = result_;
+  r.bytes = bytes_.load();
+  r.bytes_reused = bytes_reused_.load();
+  r.verified = verified_.load();
+  r.verify_mismatches = verify_mismatches_.load();
+  if (!options_.dry_run) r.bytes_fetched = timings_->bytes_read.load() - fetched_before_;
+  return r;
+}
+
+Status Restorer::AddFile(DirCtx* dir, const Node& node, const std::string& path,
+               std::optional<LocalSource> source, bool replace_dir) {
+  if (options_.dry_run) return PlanFile(node, path, source ? &*source : nullptr);
+  FileJob& job = batch_.emplace_back();
+  job.node = node;
+  job.path = path;
+  job.replace_dir = replace_dir;
+  if (!options_.decode_only) {
+    RETURN_IF_ERROR(dir->Open());
+    job.dirfd = dup(dir->fd);
+    if (job.dirfd < 0) return Status::FromErrno(errno, "dup");
+    job.tmp = NewRestoreTempName();
+    job.fd = openat(job.dirfd, job.tmp.c_str(),
+                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (job.fd < 0) return Status::FromErrno(errno, "create " + path);
+    // Pre-sized: blobs land with pwrite in any order, and all-zero blobs stay holes.
+    if (node.size > 0 && ftruncate(job.fd, static_cast<off_t>(node.size)) != 0)
+      return Status::FromErrno(errno, "size " + path);
+  }
+  std::unordered_map<Id, const LocalChunk*, IdHash> local;
+  if (source) {
+    for (const LocalChunk& c : source->chunks) local.emplace(c.id, &c);
+    job.source = std::move(source);
+  }
+  uint64_t offset = 0;
+  size_t file = batch_.size() - 1;
+  for (const Id& id : node.content) {
+    if (auto it = local.find(id); it != local.end()) {
+      job.copies.push_back({offset, it->second->offset, it->second->length});
+      offset += it->second->length;
+      continue;
+    }
+    Result<BlobLocation> loc = repo_->FindBlob(BlobType::kData, id);
+    if (!loc.ok()) {
+      MarkDamaged(job, loc.status());
+      break;
+    }
+    plan_.Add(*loc, BlobTarget{file, offset});
+    offset += loc->entry.raw_length;
+  }
+  if (!job.damaged && offset != node.size)
+    MarkDamaged(job, Status::Corruption("content length differs from the recorded size"));
+  if (batch_.size() >= kBatchFiles || plan_.blob_count() >= kBatchBlobs) return RunBatch();
+  return Status::OK();
+}
+
+Status Restorer::RunBatch() {
+  for (FileJob& job : batch_)
+    if (!job.copies.empty() && !job.damaged) pool_.Submit([this, &job] { return CopyLocal(&job); });
+  // Execute waits for the whole pool, copies included.
+  Status run = plan_.Execute(
+      repo_, &pool_,
+      [this](const BlobTarget& t, ByteView plain) -> Status {
+        FileJob& job = batch_[t.file];
+        if (job.damaged) return Status::OK();
+        uint64_t done = bytes_.fetch_add(plain.size()) + plain.size();
+        if (reporter_) reporter_->Progress(done, job.path);
+        if (options_.decode_only || AllZero(plain)) return Status::OK();
+        return WriteAll(job.fd, plain, static_cast<int64_t>(t.offset)).WithContext(job.path);
+      },
+      [this](const BlobTarget& t, const Status& s) { MarkDamaged(batch_[t.file], s); },
+      timings_);
+  for (FileJob& job : batch_) {
+    if (!run.ok()) job.damaged = true;  // a write failed: keep no half-written file
+    RETURN_IF_ERROR(FinishFile(&job));
+  }
+  if (options_.verify && run.ok()) {
+    for (FileJob& job : batch_)
+      if (job.renamed) pool_.Submit([this, &job] { return VerifyFile(job); });
+    RETURN_IF_ERROR(pool_.Wait());
+  }
+  batch_.clear();
+  plan_ = FetchPlan();
+  if (reporter_) reporter_->Progress(bytes_.load(), "");
+  return run;
+}
+
+// Re-reads a restored file from disk and compares its chunk ids with the snapshot's.
+Status Restorer::VerifyFile(const FileJob& job) {
+  Status s = [&]() -> Status {
+    int fd = openat(job.dirfd, job.node.name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return Status::FromErrno(errno, "open for verification");
+    // Written data reaches the disk and leaves the page cache, so the re-read is from disk.
+    fdatasync(fd);
+    posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    thread_local Bytes scratch;
+    Result<std::vector<LocalChunk>> chunks = ChunkLocalFile(*repo_, fd, &scratch);
+    close(fd);
+    if (!chunks.ok()) return chunks.status();
+    bool same = chunks->size() == job.node.content.size();
+    for (size_t i = 0; same && i < chunks->size(); ++i) same = (*chunks)[i].id == job.node.content[i];
+    if (!same) return Status::Corruption("read back after the restore, the content differs from the snapshot");
+    return Status::OK();
+  }();
+  if (s.ok()) {
+    ++verified_;
+  } else {
+    ++verify_mismatches_;
+    Problem(job.path, s.WithContext("verify"));
+  }
+  return Status::OK();
+}
+
+Status Restorer::FinishFile(FileJob* job) {
+  if (options_.decode_only) {
+    if (!job->damaged) ++result_.files;
     return Status::OK();
   }
-
-  Status RunBatch() {
-    Status run = plan_.Execute(
-        repo_, &pool_,
-        [this](const BlobTarget& t, ByteView plain) -> Status {
-          FileJob& job = batch_[t.file];
-          if (job.damaged) return Status::OK();
-          uint64_t done = bytes_.fetch_add(plain.size()) + plain.size();
-          if (reporter_) reporter_->Progress(done, job.path);
-          if (options_.decode_only || AllZero(plain)) return Status::OK();
-          return WriteAll(job.fd, plain, static_cast<int64_t>(t.offset)).WithContext(job.path);
-        },
-        [this](const BlobTarget& t, const Status& s) { MarkDamaged(batch_[t.file], s); },
-        options_.timings);
-    for (FileJob& job : batch_) {
-      if (!run.ok()) job.damaged = true;  // a write failed: keep no half-written file
-      RETURN_IF_ERROR(FinishFile(&job));
-    }
-    batch_.clear();
-    plan_ = FetchPlan();
-    if (reporter_) reporter_->Progress(bytes_.load(), "");
-    return run;
-  }
-
-  Status FinishFile(FileJob* job) {
-    if (options_.decode_only) {
-      if (!job->damaged) ++result_.files;
-      return Status::OK();
-    }
-    auto abandon = [&] {
-      close(job->fd);
-      job->fd = -1;
-      unlinkat(job->dirfd, job->tmp.c_str(), 0);
-    };
-    if (job->damaged) {
-      abandon();
-      return Status::OK();
-    }
-    const Node& node = job->node;
-    if (options_.restore_owner && fchown(job->fd, node.uid, node.gid) != 0)
-      Problem(job->path, Status::FromErrno(errno, "chown"));
-    if (fchmod(job->fd, node.mode) != 0) Problem(job->path, Status::FromErrno(errno, "chmod"));
-    struct timespec ts[2] = {ToTimespec(node.mtime_ns), ToTimespec(node.mtime_ns)};
-    if (futimens(job->fd, ts) != 0) Problem(job->path, Status::FromErrno(errno, "set times"));
-    int fd = job->fd;
+  auto abandon = [&] {
+    close(job->fd);
     job->fd = -1;
-    if (close(fd) != 0) {
-      Status s = Status::FromErrno(errno, "close " + job->path);
+    unlinkat(job->dirfd, job->tmp.c_str(), 0);
+  };
+  if (job->damaged) {
+    abandon();
+    return Status::OK();
+  }
+  const Node& node = job->node;
+  SetMetadata(job->fd, node, job->path);
+  int fd = job->fd;
+  job->fd = -1;
+  if (close(fd) != 0) {
+    Status s = Status::FromErrno(errno, "close " + job->path);
+    unlinkat(job->dirfd, job->tmp.c_str(), 0);
+    return s;
+  }
+  if (job->replace_dir) {
+    // Only now, with the new file complete: a folder cannot be renamed over.
+    LiveCount count;
+    Status s = RemoveLiveEntry(job->dirfd, node.name, false, &count);
+    if (!s.ok()) {
       unlinkat(job->dirfd, job->tmp.c_str(), 0);
-      return s;
-    }
-    if (renameat(job->dirfd, job->tmp.c_str(), job->dirfd, node.name.c_str()) != 0) {
-      Status s = Status::FromErrno(errno, "rename into place");
-      unlinkat(job->dirfd, job->tmp.c_str(), 0);
-      ++result_.failed;
-      Problem(job->path, s);
+      Failed(job->path, s).IgnoreError();
       return Status::OK();
     }
-    ++result_.files;
+  }
+  if (renameat(job->dirfd, job->tmp.c_str(), job->dirfd, node.name.c_str()) != 0) {
+    Status s = Status::FromErrno(errno, "rename into place");
+    unlinkat(job->dirfd, job->tmp.c_str(), 0);
+    Failed(job->path, s).IgnoreError();
     return Status::OK();
   }
+  job->renamed = true;
+  ++result_.files;
+  return Status::OK();
+}
 
-  void RestoreSymlink(int dirfd, const Node& node, const std::string& path) {
-    // Replace whatever is there with the link, atomically, via a temporary name.
-    std::string tmp = ".cairn-tmp-" + ToHex(RandomBytes(8));
-    if (symlinkat(node.link_target.c_str(), dirfd, tmp.c_str()) != 0) {
-      ++result_.failed;
-      Problem(path, Status::FromErrno(errno, "symlink"));
-      return;
-    }
-    if (options_.restore_owner &&
-        fchownat(dirfd, tmp.c_str(), node.uid, node.gid, AT_SYMLINK_NOFOLLOW) != 0)
-      Problem(path, Status::FromErrno(errno, "chown"));
-    struct timespec ts[2] = {ToTimespec(node.mtime_ns), ToTimespec(node.mtime_ns)};
-    utimensat(dirfd, tmp.c_str(), ts, AT_SYMLINK_NOFOLLOW);
-    if (renameat(dirfd, tmp.c_str(), dirfd, node.name.c_str()) != 0) {
-      Status s = Status::FromErrno(errno, "rename into place");
-      unlinkat(dirfd, tmp.c_str(), 0);
-      ++result_.failed;
-      Problem(path, s);
-      return;
-    }
-    ++result_.symlinks;
+void Restorer::SetMetadata(int fd, const Node& node, const std::string& path) {
+  if (options_.restore_owner && fchown(fd, node.uid, node.gid) != 0)
+    Problem(path, Status::FromErrno(errno, "chown"));
+  if (fchmod(fd, node.mode) != 0) Problem(path, Status::FromErrno(errno, "chmod"));
+  struct timespec ts[2] = {ToTimespec(node.mtime_ns), ToTimespec(node.mtime_ns)};
+  if (futimens(fd, ts) != 0) Problem(path, Status::FromErrno(errno, "set times"));
+}
+
+void Restorer::RestoreSymlink(int dirfd, const Node& node, const std::string& path) {
+  // Replace whatever is there with the link, atomically, via a temporary name.
+  std::string tmp = NewRestoreTempName();
+  if (symlinkat(node.link_target.c_str(), dirfd, tmp.c_str()) != 0) {
+    Failed(path, Status::FromErrno(errno, "symlink")).IgnoreError();
+    return;
   }
-
-  // The first damage of a file is reported; the file is left out.
-  void MarkDamaged(FileJob& job, const Status& s) {
-    if (job.damaged.exchange(true)) return;
-    std::lock_guard<std::mutex> l(mu_);
-    ++result_.damaged;
-    if (reporter_) reporter_->Problem(job.path, s);
+  if (options_.restore_owner &&
+      fchownat(dirfd, tmp.c_str(), node.uid, node.gid, AT_SYMLINK_NOFOLLOW) != 0)
+    Problem(path, Status::FromErrno(errno, "chown"));
+  struct timespec ts[2] = {ToTimespec(node.mtime_ns), ToTimespec(node.mtime_ns)};
+  utimensat(dirfd, tmp.c_str(), ts, AT_SYMLINK_NOFOLLOW);
+  if (renameat(dirfd, tmp.c_str(), dirfd, node.name.c_str()) != 0) {
+    Status s = Status::FromErrno(errno, "rename into place");
+    unlinkat(dirfd, tmp.c_str(), 0);
+    Failed(path, s).IgnoreError();
+    return;
   }
+  ++result_.symlinks;
+}
 
-  Status Damaged(const std::string& path, const Status& s) {
-    std::lock_guard<std::mutex> l(mu_);
-    ++result_.damaged;
-    if (reporter_) reporter_->Problem(path, s);
-    return Status::OK();
-  }
+void Restorer::Change(const std::string& path, const char* action, uint64_t bytes) {
+  if (options_.list_changes) result_.changes.push_back({path, action, bytes});
+}
 
-  void Problem(const std::string& path, const Status& s) {
-    if (reporter_) reporter_->Problem(path, s);
-  }
+// The first damage of a file is reported; the file is left out.
+void Restorer::MarkDamaged(FileJob& job, const Status& s) {
+  if (job.damaged.exchange(true)) return;
+  std::lock_guard<std::mutex> l(mu_);
+  ++result_.damaged;
+  if (reporter_) reporter_->Problem(job.path, s);
+}
 
-  Repository* repo_;
-  const RestoreOptions& options_;
-  Reporter* reporter_;
-  int threads_;
-  std::mutex mu_;
-  RestoreResult result_;  // damaged GUARDED_BY(mu_); other fields main thread only
-  std::atomic<uint64_t> bytes_{0};
-  std::vector<std::pair<std::unique_ptr<DirCtx>, Node>> dirs_;
-  std::deque<FileJob> batch_;
-  FetchPlan plan_;
-  TaskGroup pool_;  // last: joined first
-};
+// Like MarkDamaged, for a failure that is not the repository's.
+void Restorer::MarkFailed(FileJob& job, const Status& s) {
+  if (job.damaged.exchange(true)) return;
+  std::lock_guard<std::mutex> l(mu_);
+  ++result_.failed;
+  if (reporter_) reporter_->Problem(job.path, s);
+}
 
-}  // namespace
+Status Restorer::Damaged(const std::string& path, const Status& s) {
+  std::lock_guard<std::mutex> l(mu_);
+  ++result_.damaged;
+  if (reporter_) reporter_->Problem(path, s);
+  return Status::OK();
+}
+
+// An entry that could not be handled: reported and counted; the restore goes on.
+Status Restorer::Failed(const std::string& path, const Status& s) {
+  std::lock_guard<std::mutex> l(mu_);
+  ++result_.failed;
+  if (reporter_) reporter_->Problem(path, s);
+  return Status::OK();
+}
+
+void Restorer::Problem(const std::string& path, const Status& s) {
+  if (reporter_) reporter_->Problem(path, s);
+}
+
+}  // namespace restore_internal
+
+using restore_internal::DirCtx;
+using restore_internal::Restorer;
+using restore_internal::WriteAll;
 
 bool IncludeMatches(const std::vector<std::string>& includes, const std::string& path) {
   if (includes.empty()) return true;
@@ -327,18 +349,24 @@ bool IncludeMatches(const std::vector<std::string>& includes, const std::string&
 
 Result<RestoreResult> RestoreToDir(Repository* repo, const Snapshot& snapshot,
                                    const RestoreOptions& options, Reporter* reporter) {
+  if (options.in_place && !options.includes.empty())
+    return Status::InvalidArgument("an in-place restore takes no include patterns; restore a folder with SNAPSHOT:PATH");
+  if (!options.in_place && (options.dry_run || options.delete_extra))
+    return Status::InvalidArgument("dry run and delete go with an in-place restore");
   DirCtx root;
   if (!options.decode_only) {
     if (options.target.empty()) return Status::InvalidArgument("no restore target");
     std::error_code ec;
-    std::filesystem::create_directories(options.target, ec);
+    if (!options.dry_run) std::filesystem::create_directories(options.target, ec);
     if (ec) return Status::IOError("create " + options.target + ": " + ec.message());
     root.fd = open(options.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (root.fd < 0) return Status::FromErrno(errno, "open " + options.target);
+    if (root.fd < 0 && !(options.dry_run && errno == ENOENT))
+      return Status::FromErrno(errno, "open " + options.target);
     root.owned = true;
   }
   auto restorer = std::make_unique<Restorer>(repo, options, reporter);
-  Status walk = restorer->RestoreTree(snapshot.tree, &root, false);
+  Status walk = options.in_place ? restorer->RestoreTreeInPlace(snapshot.tree, &root)
+                                 : restorer->RestoreTree(snapshot.tree, &root, false);
   Status finish = restorer->Finish();
   RETURN_IF_ERROR(walk);
   RETURN_IF_ERROR(finish);

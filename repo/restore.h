@@ -8,8 +8,17 @@
 //    authenticated and matched its id, so damage never produces a wrong file.
 // A damaged blob skips its file (reported) and the restore goes on; a failure writing the
 // target (full disk) stops it.
+//
+// In-place mode (`in_place`) restores over an existing tree and changes only what differs: a
+// file whose content matches is not written (inode and mtime untouched), a changed file is
+// rebuilt from the chunks already in the live file plus, through the same fetch plan, only the
+// blobs it lacks; metadata and type changes are applied, and with `delete_extra` entries absent
+// from the snapshot are removed. A live symlink is never followed, and a live file is never
+// opened for writing (a hard link's other names keep their content). repo/rollback.h adds the
+// pre-rollback snapshot on top.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,12 +37,50 @@ struct RestoreOptions {
   // Read, authenticate and decompress everything but write nothing (`cairn bench restore`).
   bool decode_only = false;
   FetchTimings* timings = nullptr;    // if set, per-stage time is added here
+  // After writing, re-read every written file from disk (synced, page cache dropped) and check
+  // its chunk ids against the snapshot's.
+  bool verify = false;
+
+  // In-place mode (REQUIRES: includes empty).
+  bool in_place = false;
+  bool delete_extra = false;  // remove entries that are not in the snapshot
+  bool dry_run = false;       // plan and count only; change nothing
+  // Trust size + mtime equal to the snapshot's as "content matches" instead of comparing
+  // chunk ids, except for the paths in `always_compare`.
+  bool quick = false;
+  std::set<std::string> always_compare;
+  bool list_changes = false;  // fill RestoreResult::changes
+};
+
+// One entry an in-place restore changes (or, in a dry run, would change).
+struct PlannedChange {
+  std::string path;
+  std::string action;  // "create", "write", "metadata", "replace", "delete", "conflict"
+  uint64_t bytes = 0;  // bytes written (create/write/replace), or removed (delete)
 };
 
 struct RestoreResult {
+  // Entries written (in a dry run: to be written). `bytes` is their content size.
   uint64_t files = 0, dirs = 0, symlinks = 0, bytes = 0;
   uint64_t damaged = 0;  // entries not restored because repository data was damaged
   uint64_t failed = 0;   // entries not restored for other reasons
+  // Bytes read from the repository's packs (in a dry run: the stored size of the blobs that
+  // would be read) and bytes copied from live files instead.
+  uint64_t bytes_fetched = 0, bytes_reused = 0;
+  // In-place: entries left as they were, entries whose metadata alone was set, entries removed
+  // (with the file bytes they held), live folders left where the snapshot has a file or symlink
+  // (without `delete_extra`), leftover temporary files of a killed restore removed.
+  uint64_t unchanged = 0, metadata = 0, deleted = 0, deleted_bytes = 0, conflicts = 0;
+  uint64_t stale_temps = 0;
+  // Files whose size and mtime match the snapshot's but whose content differs.
+  std::vector<std::string> quick_misses;
+  uint64_t verified = 0, verify_mismatches = 0;  // with `verify`
+  std::vector<PlannedChange> changes;            // with `list_changes`
+
+  // True if anything in the target is (or would be) changed.
+  bool changed() const {
+    return files + dirs + symlinks + metadata + deleted + stale_temps > 0;
+  }
 };
 
 Result<RestoreResult> RestoreToDir(Repository* repo, const Snapshot& snapshot,

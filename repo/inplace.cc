@@ -1,0 +1,125 @@
+#include "repo/inplace.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cctype>
+
+#include "common/bytes.h"
+#include "store/crypto.h"
+
+namespace cairn {
+
+namespace {
+constexpr std::string_view kTempPrefix = ".cairn-tmp-";
+constexpr size_t kTempHexDigits = 16;
+
+int64_t Ns(const struct timespec& ts) {
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+}  // namespace
+
+std::string NewRestoreTempName() {
+  return std::string(kTempPrefix) + ToHex(RandomBytes(kTempHexDigits / 2));
+}
+
+bool IsRestoreTempName(std::string_view name) {
+  if (name.size() != kTempPrefix.size() + kTempHexDigits || name.substr(0, kTempPrefix.size()) != kTempPrefix)
+    return false;
+  for (char c : name.substr(kTempPrefix.size()))
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+Result<std::map<std::string, struct stat>> ListLiveDir(int dirfd) {
+  // fdopendir takes ownership of its descriptor: give it a duplicate.
+  int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, "open folder");
+  DIR* d = fdopendir(fd);
+  if (!d) {
+    Status s = Status::FromErrno(errno, "list folder");
+    close(fd);
+    return s;
+  }
+  std::map<std::string, struct stat> out;
+  Status status;
+  for (;;) {
+    errno = 0;
+    struct dirent* e = readdir(d);
+    if (!e) {
+      if (errno != 0) status = Status::FromErrno(errno, "list folder");
+      break;
+    }
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st;
+    if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;  // removed since listed
+      status = Status::FromErrno(errno, "stat " + name);
+      break;
+    }
+    out.emplace(std::move(name), st);
+  }
+  closedir(d);
+  if (!status.ok()) return status;
+  return out;
+}
+
+Status RemoveLiveEntry(int dirfd, const std::string& name, bool dry_run, LiveCount* count) {
+  struct stat st;
+  if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return Status::OK();
+    return Status::FromErrno(errno, "stat " + name);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    int fd = openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return Status::FromErrno(errno, "open folder " + name + " (not following links)");
+    Result<std::map<std::string, struct stat>> children = ListLiveDir(fd);
+    Status s = children.status();
+    if (s.ok())
+      for (const auto& child : *children) {
+        s = RemoveLiveEntry(fd, child.first, dry_run, count).WithContext(name);
+        if (!s.ok()) break;
+      }
+    close(fd);
+    RETURN_IF_ERROR(s);
+    if (!dry_run && unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0)
+      return Status::FromErrno(errno, "remove folder " + name);
+  } else {
+    if (!dry_run && unlinkat(dirfd, name.c_str(), 0) != 0)
+      return Status::FromErrno(errno, "remove " + name);
+    if (S_ISREG(st.st_mode)) count->bytes += static_cast<uint64_t>(st.st_size);
+  }
+  ++count->entries;
+  return Status::OK();
+}
+
+bool MetadataMatches(const struct stat& st, const Node& node, bool owner) {
+  if (owner && (st.st_uid != node.uid || st.st_gid != node.gid)) return false;
+  // Symlink permission bits are meaningless on Linux and cannot be set.
+  if (!S_ISLNK(st.st_mode) && (st.st_mode & 07777) != node.mode) return false;
+  return Ns(st.st_mtim) == node.mtime_ns;
+}
+
+Result<int> OpenLiveFile(int dirfd, const std::string& name, const struct stat& expected) {
+  // O_NONBLOCK: should the entry have become a FIFO, opening it must not hang.
+  int fd = openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, "open " + name + " (not following links)");
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_ino != expected.st_ino ||
+      st.st_dev != expected.st_dev) {
+    close(fd);
+    return Status::IOError(name + " was replaced while the restore ran");
+  }
+  int flags = fcntl(fd, F_GETFL);
+  if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  return fd;
+}
+
+bool SameVersion(const struct stat& before, const struct stat& now) {
+  return before.st_ino == now.st_ino && before.st_size == now.st_size &&
+         Ns(before.st_mtim) == Ns(now.st_mtim) && Ns(before.st_ctim) == Ns(now.st_ctim);
+}
+
+}  // namespace cairn

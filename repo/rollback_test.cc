@@ -1,0 +1,439 @@
+// In-place restore and rollback (issue 9): what matches is not touched, changed files are
+// rebuilt from their own chunks plus only the missing blobs, type changes, --delete, dry runs,
+// the pre-rollback snapshot, --verify, and the symlink and hard-link traps.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fcntl.h>
+
+#include <mutex>
+
+#include "repo/backup.h"
+#include "repo/inplace.h"
+#include "repo/local_chunks.h"
+#include "repo/rollback.h"
+#include "repo/test_util.h"
+#include "repo/walker.h"
+
+namespace cairn {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::Describe;
+using testing::RandomData;
+using testing::ReadFile;
+using testing::TempDir;
+using testing::WriteFile;
+
+class Problems : public Reporter {
+ public:
+  void Problem(const std::string& path, const Status& status) override {
+    std::lock_guard<std::mutex> l(mu);
+    list.push_back(path + ": " + status.ToString());
+  }
+  std::mutex mu;
+  std::vector<std::string> list;
+};
+
+struct stat Lstat(const std::string& path) {
+  struct stat st {};
+  lstat(path.c_str(), &st);
+  return st;
+}
+
+// Describe() plus every entry's inode: equal before and after means nothing was touched.
+std::vector<std::string> DescribeWithInodes(const std::string& root) {
+  std::vector<std::string> out = Describe(root);
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it)
+    out.push_back(it->path().string() + " ino=" + std::to_string(Lstat(it->path()).st_ino));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class RollbackTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    repo_ = testing::MakeTestRepo(tmp_.path());
+    ASSERT_NE(repo_, nullptr);
+    app_ = tmp_ / "srv/app";
+  }
+
+  void MakeApp() {
+    WriteFile(app_ + "/big.bin", RandomData(1 << 20, 1));
+    WriteFile(app_ + "/lib/util.so", RandomData(200000, 2));
+    WriteFile(app_ + "/conf/app.yaml", AsBytes("port: 8080\nworkers: 4\n"));
+    WriteFile(app_ + "/src/main.c", AsBytes("int main() { return 0; }\n"));
+    WriteFile(app_ + "/bin/run", AsBytes("#!/bin/sh\nexec app\n"));
+    chmod((app_ + "/bin/run").c_str(), 0755);
+    fs::create_directory_symlink("lib", app_ + "/current");
+  }
+
+  // Snapshot of app_ with its root entry "app" as the root, as `ID:app` selects it.
+  std::pair<Id, Snapshot> SnapshotApp() {
+    auto r = BackupPaths(repo_.get(), {app_}, BackupOptions{}, nullptr);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return {r->snapshot_id, Subtree(r->snapshot, "app")};
+  }
+
+  Snapshot Subtree(Snapshot s, const std::string& path) {
+    auto tree = SubtreeAt(repo_.get(), s.tree, path);
+    EXPECT_TRUE(tree.ok());
+    s.tree = *tree;
+    return s;
+  }
+
+  RollbackOptions Options(bool delete_extra, bool undo = false) {
+    RollbackOptions o;
+    o.restore.target = app_;
+    o.restore.in_place = true;
+    o.restore.delete_extra = delete_extra;
+    o.restore.list_changes = true;
+    o.undo_snapshot = undo;
+    return o;
+  }
+
+  RollbackResult Roll(const std::pair<Id, Snapshot>& snap, const RollbackOptions& o, Reporter* rep = nullptr) {
+    auto r = RollBack(repo_.get(), snap.second, snap.first, o, rep);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : RollbackResult{};
+  }
+
+  // Stored bytes of the snapshot file's blobs that the live file does not have.
+  uint64_t MissingStoredBytes(const std::string& live, const Node& node) {
+    std::set<Id> have;
+    int fd = open(live.c_str(), O_RDONLY);
+    if (fd >= 0) {
+      auto chunks = ChunkLocalFile(*repo_, fd);
+      close(fd);
+      for (const LocalChunk& c : *chunks) have.insert(c.id);
+    }
+    std::set<Id> missing;
+    uint64_t bytes = 0;
+    for (const Id& id : node.content)
+      if (!have.count(id) && missing.insert(id).second) bytes += repo_->FindBlob(BlobType::kData, id)->entry.length;
+    return bytes;
+  }
+
+  TempDir tmp_;
+  std::unique_ptr<Repository> repo_;
+  std::string app_;
+};
+
+TEST_F(RollbackTest, IdenticalTreeIsNotTouched) {
+  MakeApp();
+  auto snap = SnapshotApp();
+  auto before = DescribeWithInodes(app_);
+  struct stat dir_before = Lstat(app_ + "/conf");
+  RollbackResult r = Roll(snap, Options(true, true));
+  EXPECT_EQ(DescribeWithInodes(app_), before);
+  EXPECT_EQ(Lstat(app_ + "/conf").st_ctim.tv_nsec, dir_before.st_ctim.tv_nsec);
+  EXPECT_FALSE(r.applied.changed());
+  EXPECT_EQ(r.applied.unchanged, 6u);  // five files and the symlink
+  EXPECT_EQ(r.applied.bytes_fetched, 0u);
+  EXPECT_FALSE(r.undo_snapshot) << "no pre-rollback snapshot when nothing changes";
+}
+
+TEST_F(RollbackTest, ModifiedAddedDeletedAndMetadataOnly) {
+  MakeApp();
+  auto snap = SnapshotApp();
+  auto want = Describe(app_);
+  struct stat util_before = Lstat(app_ + "/lib/util.so");
+  // A few bytes in the middle of the big file, a new file, a removed file, a chmod.
+  Bytes big = ReadFile(app_ + "/big.bin");
+  big[500000] ^= 0xff;
+  big[500001] ^= 0xff;
+  WriteFile(app_ + "/big.bin", big);
+  WriteFile(app_ + "/conf/extra.yaml", AsBytes("debug: true\n"));
+  fs::remove(app_ + "/src/main.c");
+  chmod((app_ + "/bin/run").c_str(), 0700);
+  struct stat big_before = Lstat(app_ + "/big.bin");
+  Node big_node = FindNode(repo_.get(), snap.second.tree, "big.bin").value();
+  uint64_t missing = MissingStoredBytes(app_ + "/big.bin", big_node);
+  Node main_node = FindNode(repo_.get(), snap.second.tree, "src/main.c").value();
+  missing += MissingStoredBytes(app_ + "/src/main.c", main_node);
+  ASSERT_GT(missing, 0u);
+
+  RollbackResult r = Roll(snap, Options(true));
+  EXPECT_EQ(Describe(app_), want);
+  EXPECT_EQ(r.applied.files, 2u);  // big.bin rewritten, main.c created
+  EXPECT_EQ(r.applied.deleted, 1u);
+  EXPECT_GE(r.applied.metadata, 1u);  // bin/run's mode (folders whose entries changed count too)
+  // Only the differing chunks come from the repository; the rest of big.bin from itself.
+  EXPECT_GE(r.applied.bytes_fetched, missing);
+  EXPECT_LE(r.applied.bytes_fetched, 2 * missing);
+  EXPECT_GT(r.applied.bytes_reused, (1u << 20) - 100000);
+  // The rewritten file is a new inode (written beside and renamed); untouched ones keep theirs.
+  EXPECT_NE(Lstat(app_ + "/big.bin").st_ino, big_before.st_ino);
+  struct stat util_after = Lstat(app_ + "/lib/util.so");
+  EXPECT_EQ(util_after.st_ino, util_before.st_ino);
+  EXPECT_EQ(util_after.st_ctim.tv_sec, util_before.st_ctim.tv_sec);
+  EXPECT_EQ(util_after.st_ctim.tv_nsec, util_before.st_ctim.tv_nsec);
+}
+
+TEST_F(RollbackTest, WithoutDeleteExtraEntriesStay) {
+  MakeApp();
+  auto snap = SnapshotApp();
+  WriteFile(app_ + "/new.txt", AsBytes("keep me"));
+  RollbackResult r = Roll(snap, Options(false));
+  EXPECT_TRUE(fs::exists(app_ + "/new.txt"));
+  EXPECT_EQ(r.applied.deleted, 0u);
+}
+
+TEST_F(RollbackTest, TypeChangesBothWays) {
+  WriteFile(app_ + "/was_dir/inner", AsBytes("inner"));
+  WriteFile(app_ + "/was_file", AsBytes("file"));
+  fs::create_symlink("was_file", app_ + "/was_link");
+  WriteFile(app_ + "/file_then_link", AsBytes("f"));
+  fs::create_symlink("somewhere", app_ + "/link_then_file");
+  auto snap = SnapshotApp();
+  auto want = Describe(app_);
+  // Now every entry changes type.
+  fs::remove_all(app_ + "/was_dir");
+  WriteFile(app_ + "/was_dir", AsBytes("a file now"));
+  fs::remove(app_ + "/was_file");
+  WriteFile(app_ + "/was_file/sub/x", AsBytes("a folder now"));
+  fs::remove(app_ + "/was_link");
+  WriteFile(app_ + "/was_link/y", AsBytes("a folder now"));
+  fs::remove(app_ + "/file_then_link");
+  fs::create_symlink("elsewhere", app_ + "/file_then_link");
+  fs::remove(app_ + "/link_then_file");
+  WriteFile(app_ + "/link_then_file", AsBytes("a file now"));
+
+  // Without --delete, folders standing where the snapshot has a file or link are conflicts.
+  Problems rep;
+  RollbackResult r = Roll(snap, Options(false), &rep);
+  EXPECT_EQ(r.applied.conflicts, 2u);
+  EXPECT_TRUE(fs::exists(app_ + "/was_file/sub/x"));
+  EXPECT_TRUE(fs::is_directory(app_ + "/was_dir"));  // file -> folder needs no --delete
+  EXPECT_EQ(ReadFile(app_ + "/was_dir/inner"), Bytes({'i', 'n', 'n', 'e', 'r'}));
+
+  r = Roll(snap, Options(true));
+  EXPECT_EQ(r.applied.conflicts, 0u);
+  EXPECT_EQ(Describe(app_), want);
+}
+
+TEST_F(RollbackTest, DryRunChangesNothingAndPlans) {
+  MakeApp();
+  auto snap = SnapshotApp();
+  Bytes big = ReadFile(app_ + "/big.bin");
+  big[10] ^= 1;
+  WriteFile(app_ + "/big.bin", big);
+  WriteFile(app_ + "/junk/a", RandomData(5000, 3));
+  fs::remove(app_ + "/conf/app.yaml");
+  fs::remove(app_ + "/current");
+  fs::create_symlink("/etc", app_ + "/current");
+  auto before = DescribeWithInodes(app_);
+  RollbackOptions o = Options(true, true);
+  o.restore.dry_run = true;
+  RollbackResult r = Roll(snap, o);
+  EXPECT_EQ(DescribeWithInodes(app_), before);
+  EXPECT_FALSE(r.undo_snapshot);
+  EXPECT_EQ(r.applied.files, 2u);  // big.bin, conf/app.yaml
+  EXPECT_EQ(r.applied.symlinks, 1u);
+  EXPECT_EQ(r.applied.deleted, 2u);  // junk and junk/a
+  EXPECT_EQ(r.applied.deleted_bytes, 5000u);
+  EXPECT_GT(r.applied.bytes_fetched, 0u);
+  EXPECT_GT(r.applied.bytes_reused, 900000u);
+  std::set<std::string> planned;
+  for (const PlannedChange& c : r.applied.changes) planned.insert(c.action + " " + c.path);
+  EXPECT_TRUE(planned.count("write big.bin"));
+  EXPECT_TRUE(planned.count("create conf/app.yaml"));
+  EXPECT_TRUE(planned.count("replace current"));
+  EXPECT_TRUE(planned.count("delete junk"));
+  // The dry run's plan is what the real run does.
+  RollbackResult real = Roll(snap, Options(true));
+  EXPECT_EQ(real.applied.files, r.applied.files);
+  EXPECT_EQ(real.applied.deleted, r.applied.deleted);
+  EXPECT_EQ(real.applied.bytes_reused, r.applied.bytes_reused);
+}
+
+TEST_F(RollbackTest, PreRollbackSnapshotRestoresTheBrokenStateByteForByte) {
+  MakeApp();
+  auto snap = SnapshotApp();
+  auto good = Describe(app_);
+  // The bad change.
+  Bytes big = ReadFile(app_ + "/big.bin");
+  for (size_t i = 0; i < 100; ++i) big[i * 9000] ^= 0x5a;
+  WriteFile(app_ + "/big.bin", big);
+  WriteFile(app_ + "/conf/app.yaml", AsBytes("port: broken\n"));
+  WriteFile(app_ + "/migrations/0042.sql", RandomData(30000, 4));
+  fs::remove_all(app_ + "/src");
+  fs::remove(app_ + "/current");
+  fs::create_symlink("nowhere", app_ + "/current");
+  auto broken = Describe(app_);
+
+  RollbackResult r = Roll(snap, Options(true, true));
+  ASSERT_TRUE(r.undo_snapshot);
+  EXPECT_EQ(r.undo_root, "app");
+  EXPECT_EQ(Describe(app_), good);
+  auto undo = repo_->FindSnapshot(r.undo_snapshot->Hex());
+  ASSERT_TRUE(undo.ok());
+  EXPECT_EQ(undo->snapshot.tags, PreRollbackTags(snap.first));
+  EXPECT_EQ(undo->snapshot.tags[1], "rollback-to:" + snap.first.ShortHex());
+
+  // Undo the rollback the same way: the broken state comes back, byte for byte.
+  RollbackResult back = Roll({*r.undo_snapshot, Subtree(undo->snapshot, "app")}, Options(true, true));
+  EXPECT_EQ(Describe(app_), broken);
+  EXPECT_TRUE(back.undo_snapshot) << "undoing is a rollback too, and keeps what it replaces";
+}
+
+TEST_F(RollbackTest, SameSizeAndMtimeButOtherContentIsFound) {
+  MakeApp();
+  auto snap = SnapshotApp();
+  auto want = Describe(app_);
+  // A change that keeps size and mtime (as `cp -p` of a wrong version can).
+  struct stat st = Lstat(app_ + "/conf/app.yaml");
+  WriteFile(app_ + "/conf/app.yaml", AsBytes("port: 9090\nworkers: 4\n"));
+  struct timespec ts[2] = {st.st_mtim, st.st_mtim};
+  utimensat(AT_FDCWD, (app_ + "/conf/app.yaml").c_str(), ts, 0);
+  // --quick trusts size and mtime and misses it, by design.
+  RollbackOptions quick = Options(true);
+  quick.restore.quick = true;
+  quick.restore.dry_run = true;
+  EXPECT_EQ(Roll(snap, quick).applied.files, 0u);
+  // The default compares content, also across the dry run + undo snapshot + apply passes.
+  RollbackResult r = Roll(snap, Options(true, true));
+  EXPECT_EQ(r.plan.quick_misses, std::vector<std::string>{"conf/app.yaml"});
+  EXPECT_EQ(r.applied.files, 1u);
+  EXPECT_EQ(Describe(app_), want);
+}
+
+TEST_F(RollbackTest, LiveSymlinkOutOfTheTargetIsNeverFollowed) {
+  WriteFile(app_ + "/conf/app.yaml", AsBytes("good"));
+  WriteFile(app_ + "/secret", AsBytes("snapshot secret"));
+  WriteFile(app_ + "/data/deep/file", AsBytes("deep"));
+  auto snap = SnapshotApp();
+  auto want = Describe(app_);
+  std::string outside = tmp_ / "etc";
+  WriteFile(outside + "/app.yaml", AsBytes("outside"));
+  WriteFile(outside + "/passwd", AsBytes("root:x:0:0"));
+  chmod((outside + "/passwd").c_str(), 0600);
+  auto outside_before = DescribeWithInodes(outside);
+  // conf (a folder in the snapshot), secret (a file) and data (a folder above a file) are now
+  // symlinks leading out of the target.
+  fs::remove_all(app_ + "/conf");
+  fs::create_directory_symlink(outside, app_ + "/conf");
+  fs::remove(app_ + "/secret");
+  fs::create_symlink(outside + "/passwd", app_ + "/secret");
+  fs::remove_all(app_ + "/data");
+  fs::create_directory_symlink(outside, app_ + "/data");
+  RollbackResult r = Roll(snap, Options(true, true));
+  EXPECT_EQ(DescribeWithInodes(outside), outside_before);
+  EXPECT_EQ(Describe(app_), want);
+  EXPECT_FALSE(fs::is_symlink(app_ + "/conf"));
+  EXPECT_EQ(r.applied.failed, 0u);
+}
+
+TEST_F(RollbackTest, SymlinkWithOnlyMetadataDifferenceIsNotFollowed) {
+  WriteFile(app_ + "/f", AsBytes("x"));
+  fs::create_symlink("f", app_ + "/l");
+  auto snap = SnapshotApp();
+  std::string outside = tmp_ / "outside.txt";
+  WriteFile(outside, AsBytes("outside"));
+  chmod(outside.c_str(), 0600);
+  fs::remove(app_ + "/l");
+  fs::create_symlink(outside, app_ + "/l");
+  struct stat before = Lstat(outside);
+  Roll(snap, Options(true));
+  struct stat after = Lstat(outside);
+  EXPECT_EQ(after.st_mode, before.st_mode);
+  EXPECT_EQ(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+  EXPECT_EQ(fs::read_symlink(app_ + "/l"), "f");
+}
+
+TEST_F(RollbackTest, HardLinkedFileIsNeverWrittenThrough) {
+  WriteFile(app_ + "/shared.conf", AsBytes("version one"));
+  WriteFile(app_ + "/mode.conf", AsBytes("same content"));
+  chmod((app_ + "/mode.conf").c_str(), 0644);
+  auto snap = SnapshotApp();
+  auto want = Describe(app_);
+  // shared.conf's content changes through a hard link from outside the target; mode.conf's
+  // mode through another. Restoring the target must not touch the outside names.
+  std::string other = tmp_ / "other.conf";
+  std::string other_mode = tmp_ / "other-mode.conf";
+  ASSERT_EQ(link((app_ + "/shared.conf").c_str(), other.c_str()), 0);
+  ASSERT_EQ(link((app_ + "/mode.conf").c_str(), other_mode.c_str()), 0);
+  WriteFile(other, AsBytes("version two, changed"));
+  chmod(other_mode.c_str(), 0600);
+  struct stat other_mode_before = Lstat(other_mode);
+  RollbackResult r = Roll(snap, Options(true, true));
+  EXPECT_EQ(Describe(app_), want);
+  EXPECT_EQ(ReadFile(other), ReadFile(other));
+  std::string other_content(reinterpret_cast<const char*>(ReadFile(other).data()), ReadFile(other).size());
+  EXPECT_EQ(other_content, "version two, changed");
+  struct stat other_mode_after = Lstat(other_mode);
+  EXPECT_EQ(other_mode_after.st_mode & 07777, 0600u);
+  EXPECT_EQ(other_mode_after.st_mtim.tv_nsec, other_mode_before.st_mtim.tv_nsec);
+  EXPECT_EQ(other_mode_after.st_nlink, 1u);  // the target's name was replaced, not changed
+}
+
+TEST_F(RollbackTest, LeftoverTemporaryFilesAreRemoved) {
+  MakeApp();
+  auto snap = SnapshotApp();
+  std::string stale = app_ + "/conf/.cairn-tmp-0123456789abcdef";
+  WriteFile(stale, AsBytes("half written"));
+  WriteFile(app_ + "/conf/.cairn-tmp-mine", AsBytes("not ours: wrong pattern"));
+  RollbackResult r = Roll(snap, Options(false));
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_TRUE(fs::exists(app_ + "/conf/.cairn-tmp-mine"));
+  EXPECT_EQ(r.applied.stale_temps, 1u);
+  EXPECT_TRUE(IsRestoreTempName(".cairn-tmp-0123456789abcdef"));
+  EXPECT_FALSE(IsRestoreTempName(".cairn-tmp-0123456789abcde/"));
+}
+
+TEST_F(RollbackTest, VerifyReadsBackWhatWasWritten) {
+  MakeApp();
+  auto snap = SnapshotApp();
+  RestoreOptions ro;
+  ro.target = tmp_ / "fresh";
+  ro.verify = true;
+  auto r = RestoreToDir(repo_.get(), snap.second, ro, nullptr);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->verified, 5u);
+  EXPECT_EQ(r->verify_mismatches, 0u);
+  EXPECT_GT(r->bytes_fetched, 0u);
+  // In place, only the rewritten file is read back.
+  WriteFile(app_ + "/conf/app.yaml", AsBytes("changed"));
+  RollbackOptions o = Options(true);
+  o.restore.verify = true;
+  RollbackResult rr = Roll(snap, o);
+  EXPECT_EQ(rr.applied.verified, 1u);
+  EXPECT_EQ(rr.applied.verify_mismatches, 0u);
+}
+
+TEST_F(RollbackTest, InPlaceRestoreIntoAMissingFolderIsAPlainRestore) {
+  MakeApp();
+  auto snap = SnapshotApp();
+  RollbackOptions o = Options(true, true);
+  o.restore.target = tmp_ / "new/app";
+  RollbackResult r = Roll(snap, o);
+  EXPECT_FALSE(r.undo_snapshot);
+  EXPECT_EQ(Describe(tmp_ / "new/app"), Describe(app_));
+}
+
+TEST_F(RollbackTest, HostileNamesAreRefusedInPlace) {
+  auto content = repo_->SaveBlob(BlobType::kData, AsBytes("owned"));
+  for (std::string name : {std::string(".."), std::string("a/../../x"), std::string(".")}) {
+    Tree root;
+    Node n;
+    n.name = name;
+    n.mode = 0644;
+    n.content = {content->id};
+    n.size = 5;
+    root.nodes.push_back(n);
+    auto root_id = repo_->SaveBlob(BlobType::kTree, EncodeTree(root));
+    ASSERT_TRUE(repo_->Flush().ok());
+    Snapshot s;
+    s.tree = root_id->id;
+    WriteFile(app_ + "/keep", AsBytes("keep"));
+    RollbackOptions o = Options(true);
+    auto r = RollBack(repo_.get(), s, Id(), o, nullptr);
+    EXPECT_TRUE(!r.ok() || r->applied.damaged > 0) << name;
+    EXPECT_TRUE(fs::exists(app_ + "/keep")) << "nothing deleted after a hostile tree";
+    EXPECT_FALSE(fs::exists(tmp_ / "srv/x"));
+  }
+}
+
+}  // namespace
+}  // namespace cairn
