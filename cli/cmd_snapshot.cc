@@ -20,7 +20,28 @@ struct SnapshotFlags {
   int threads = 0;
   std::string parent;
   bool force = false;
+  std::vector<std::string> excludes, exclude_files, exclude_if_present, files_from, files_from_0;
+  bool one_file_system = false;
 };
+
+// The selection flags (docs/OPERATIONS.md "Choosing what is backed up") into options and paths.
+Status ApplySelection(const SnapshotFlags& f, BackupOptions* options, std::vector<std::string>* paths) {
+  Selection& sel = options->selection;
+  for (const std::string& p : f.excludes) RETURN_IF_ERROR(sel.patterns.Add(p).WithContext("--exclude"));
+  for (const std::string& file : f.exclude_files) RETURN_IF_ERROR(sel.patterns.AddFile(file));
+  sel.exclude_if_present = f.exclude_if_present;
+  for (const std::string& n : sel.exclude_if_present)
+    if (!IsValidNodeName(n))
+      return Status::InvalidArgument("--exclude-if-present takes a file name, not '" + n + "'");
+  sel.one_file_system = f.one_file_system;
+  for (bool nul : {false, true}) {
+    for (const std::string& file : nul ? f.files_from_0 : f.files_from) {
+      ASSIGN_OR_RETURN(std::vector<std::string> listed, ReadPathList(file, nul));
+      paths->insert(paths->end(), listed.begin(), listed.end());
+    }
+  }
+  return Status::OK();
+}
 
 // Runs a command with its stdout on a pipe; reports its exit status when asked.
 class Producer {
@@ -60,11 +81,17 @@ class Producer {
   int fd_ = -1;
 };
 
-int Report(const BackupResult& r, const CliReporter& reporter) {
+int Report(const BackupResult& r, const BackupOptions& options) {
   const Snapshot& s = r.snapshot;
   const SnapshotStats& st = s.stats;
+  const Selection& sel = options.selection;
   if (Globals().json) {
     PrintJson({{"snapshot", r.snapshot_id.Hex()},
+               {"excluded", r.excluded},
+               {"exclude_patterns", sel.patterns.patterns()},
+               {"exclude_if_present", sel.exclude_if_present},
+               {"one_file_system", sel.one_file_system},
+               {"changed_during_read", r.changed_during_read},
                {"partial", s.partial()},
                {"files", st.files},
                {"files_unchanged", r.files_unchanged},
@@ -82,9 +109,18 @@ int Report(const BackupResult& r, const CliReporter& reporter) {
               << " dirs, " << HumanBytes(st.bytes_raw) << "\n"
               << "  added " << HumanBytes(st.bytes_added_raw) << " new data ("
               << HumanBytes(st.bytes_added_stored) << " stored)\n";
+    if (!sel.empty()) {
+      std::cout << "  selection:";
+      for (const std::string& p : sel.patterns.patterns()) std::cout << " --exclude '" << p << "'";
+      for (const std::string& n : sel.exclude_if_present) std::cout << " --exclude-if-present '" << n << "'";
+      if (sel.one_file_system) std::cout << " --one-file-system";
+      std::cout << "; " << r.excluded << " entries excluded\n";
+    }
+    if (r.changed_during_read)
+      std::cout << "  " << r.changed_during_read
+                << " files changed while being read (flagged in the snapshot; see above)\n";
     if (st.errors) std::cout << "  " << st.errors << " entries could not be read (see above)\n";
   }
-  (void)reporter;
   return s.partial() ? kExitPartial : kExitOk;
 }
 
@@ -98,6 +134,7 @@ int RunSnapshot(SnapshotFlags f) {
   options.threads = f.threads;
   options.parent = f.parent;
   options.force = f.force;
+  if (Status sel = ApplySelection(f, &options, &f.paths); !sel.ok()) return Fail(sel);
   if (f.from_command && command.empty())
     return Fail(Status::InvalidArgument("--stdin-from-command needs a command after --"));
   bool stream = f.use_stdin || f.from_command;
@@ -123,7 +160,7 @@ int RunSnapshot(SnapshotFlags f) {
   }
   reporter.Done();
   if (!r.ok()) return Fail(r.status().WithContext("snapshot not written"));
-  return Report(*r, reporter);
+  return Report(*r, options);
 }
 }  // namespace
 
@@ -144,6 +181,27 @@ void RegisterSnapshot(CLI::App& app, int* exit_code) {
   cmd->add_option("--parent", f->parent,
                   "Snapshot to compare with (default: newest of the same host and paths)");
   cmd->add_flag("--force", f->force, "Read every file, even unchanged ones");
+  // Selection: the syntax is documented once, in docs/OPERATIONS.md.
+  const char* see = " (syntax: docs/OPERATIONS.md \"Choosing what is backed up\")";
+  cmd->add_option("--exclude", f->excludes,
+                  std::string("Leave out entries matching a gitignore-like pattern, relative to "
+                              "each backed-up path (repeatable)") + see)
+      ->allow_extra_args(false);
+  cmd->add_option("--exclude-file", f->exclude_files,
+                  std::string("Read exclude patterns from a file, one per line (repeatable)") + see)
+      ->allow_extra_args(false);
+  cmd->add_option("--exclude-if-present", f->exclude_if_present,
+                  "Leave out directories holding an entry of this name, e.g. .nobackup or "
+                  "CACHEDIR.TAG (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_flag("--one-file-system", f->one_file_system,
+                "Do not descend into other file systems (mount points are stored empty)");
+  cmd->add_option("--files-from", f->files_from,
+                  "Back up the paths listed in a file, one per line ('#' comments)")
+      ->allow_extra_args(false);
+  cmd->add_option("--files-from-0", f->files_from_0,
+                  "Back up the paths listed in a file, separated by NUL bytes (find -print0)")
+      ->allow_extra_args(false);
   cmd->callback([f, exit_code] { *exit_code = RunSnapshot(*f); });
 }
 

@@ -62,6 +62,8 @@ class Archiver {
   Archiver(Repository* repo, const BackupOptions& options, Reporter* reporter)
       : repo_(repo),
         reporter_(reporter),
+        selection_(options.selection),
+        before_read_(options.before_read_for_test),
         threads_(options.threads > 0 ? options.threads : DefaultThreads()),
         pool_(threads_, 2 * threads_) {}
 
@@ -139,6 +141,21 @@ class Archiver {
     Node node;
     node.name = name;
     FillMeta(st, &node);
+    Selection::Verdict verdict = Selection::Verdict::kInclude;
+    if (path.size() > root_.size())  // below a backed-up path: the selection applies
+      verdict = selection_.Check(std::string_view(path).substr(root_.size() + 1), st, root_dev_);
+    if (verdict == Selection::Verdict::kExclude) {
+      ++excluded_;
+      return std::optional<Node>();
+    }
+    if (verdict == Selection::Verdict::kEmptyDir) {
+      if (reporter_) reporter_->Notice(path, "on another file system: stored empty (--one-file-system)");
+      node.type = NodeType::kDir;
+      node.size = 0;
+      ASSIGN_OR_RETURN(node.subtree, SaveTree(Tree{}));
+      ++stats_.dirs;
+      return std::optional<Node>(node);
+    }
     if (S_ISLNK(st.st_mode)) {
       std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
       ssize_t n = readlinkat(dirfd, name.c_str(), target.data(), target.size());
@@ -154,6 +171,10 @@ class Archiver {
       int fd = openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0) return Skip(path, Status::FromErrno(errno, "open directory"));
       FdCloser closer(fd);
+      if (path.size() > root_.size() && selection_.HasExcludeMarker(fd)) {
+        ++excluded_;
+        return std::optional<Node>();
+      }
       node.type = NodeType::kDir;
       node.size = 0;
       std::optional<Tree> parent_tree;
@@ -188,6 +209,7 @@ class Archiver {
       if (reporter_) reporter_->Progress(bytes_done_, path);
       return std::optional<Node>(node);
     }
+    if (before_read_) before_read_(path);
     pending->push_back(std::make_unique<std::deque<Id>>());
     FdReader reader(fd);
     Result<uint64_t> size = SaveContent(&reader, pending->back().get(), path);
@@ -204,7 +226,10 @@ class Archiver {
         (after.st_size != before.st_size || ToNs(after.st_mtim) != ToNs(before.st_mtim) ||
          static_cast<uint64_t>(before.st_size) != *size)) {
       node.flags |= kNodeChangedDuringRead;
-      if (reporter_) reporter_->Notice(path, "changed while it was being read");
+      ++changed_during_read_;
+      if (reporter_)
+        reporter_->Notice(path, "changed while it was being read (size or mtime moved): stored as "
+                                "read and flagged; its content may be inconsistent");
     }
     ++stats_.files;
     return std::optional<Node>(node);
@@ -295,6 +320,8 @@ class Archiver {
       struct stat st;
       if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
         return Status::FromErrno(errno, s);
+      root_ = s;
+      root_dev_ = st.st_dev;
       std::vector<std::unique_ptr<std::deque<Id>>> pending;
       const Node* prev = nullptr;
       if (parent_root)
@@ -311,6 +338,8 @@ class Archiver {
 
   void CountFile() { ++stats_.files; }
   uint64_t files_unchanged() const { return files_unchanged_; }
+  uint64_t excluded() const { return excluded_; }
+  uint64_t changed_during_read() const { return changed_during_read_; }
 
   SnapshotStats Stats() {
     SnapshotStats s = stats_;
@@ -359,6 +388,11 @@ class Archiver {
 
   Repository* repo_;
   Reporter* reporter_;
+  const Selection& selection_;
+  std::function<void(const std::string&)> before_read_;
+  std::string root_;  // the backed-up path being walked, absolute
+  dev_t root_dev_ = 0;
+  uint64_t excluded_ = 0, changed_during_read_ = 0;
   int threads_;
   SnapshotStats stats_;
   std::atomic<uint64_t> blobs_added_{0}, bytes_added_raw_{0}, bytes_added_stored_{0};
@@ -423,20 +457,6 @@ Result<BackupResult> Commit(Repository* repo, Archiver* archiver, Snapshot snap)
 
 }  // namespace
 
-// Sums the sizes of the regular files under `paths` (no symlinks followed), for progress.
-uint64_t ScanTotal(const std::vector<std::string>& paths, const std::atomic<bool>* stop) {
-  namespace fs = std::filesystem;
-  uint64_t total = 0;
-  std::error_code ec;
-  for (const std::string& p : paths) {
-    if (fs::is_regular_file(fs::symlink_status(p, ec))) total += fs::file_size(p, ec);
-    for (auto it = fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied, ec);
-         !ec && it != fs::recursive_directory_iterator() && !*stop; it.increment(ec))
-      if (it->is_regular_file(ec) && !it->is_symlink(ec)) total += it->file_size(ec);
-  }
-  return total;
-}
-
 Result<BackupResult> BackupPaths(Repository* repo, const std::vector<std::string>& paths,
                                  const BackupOptions& options, Reporter* reporter) {
   if (paths.empty()) return Status::InvalidArgument("nothing to back up: no paths given");
@@ -444,7 +464,7 @@ Result<BackupResult> BackupPaths(Repository* repo, const std::vector<std::string
   std::atomic<bool> stop_scan{false};
   std::thread scanner;
   if (reporter && reporter->WantsProgress()) scanner = std::thread([&] {
-    uint64_t total = ScanTotal(paths, &stop_scan);
+    uint64_t total = SelectedFileBytes(paths, options.selection, &stop_scan);
     if (!stop_scan) reporter->Total(total);
   });
   struct Joiner {
@@ -470,8 +490,11 @@ Result<BackupResult> BackupPaths(Repository* repo, const std::vector<std::string
   ASSIGN_OR_RETURN(Tree root, archiver->RootFromPaths(paths, parent_root ? &*parent_root : nullptr));
   ASSIGN_OR_RETURN(snap.tree, archiver->SaveTree(std::move(root)));
   uint64_t unchanged = archiver->files_unchanged();
+  uint64_t excluded = archiver->excluded(), changed = archiver->changed_during_read();
   ASSIGN_OR_RETURN(BackupResult result, Commit(repo, archiver.get(), std::move(snap)));
   result.files_unchanged = unchanged;
+  result.excluded = excluded;
+  result.changed_during_read = changed;
   return result;
 }
 

@@ -12,6 +12,7 @@
 
 #include "common/io.h"
 #include "common/status.h"
+#include "repo/exclude.h"
 #include "repo/reporter.h"
 #include "repo/repository.h"
 
@@ -28,17 +29,27 @@ struct BackupOptions {
   // the newest snapshot of the same host and paths. `force` reads everything.
   std::string parent;
   bool force = false;
+  // What is backed up below each path: excludes, marker files, one file system.
+  Selection selection;
+  // Tests only: called with a file's path after it is opened and its size and mtime taken,
+  // before it is read (to change the file under the reader).
+  std::function<void(const std::string& path)> before_read_for_test;
 };
 
 struct BackupResult {
   Id snapshot_id;
   Snapshot snapshot;
   uint64_t files_unchanged = 0;  // taken over from the parent without reading
+  uint64_t excluded = 0;         // entries left out by the selection (a directory counts once)
+  // Files whose size or mtime moved while they were read: stored as read, flagged
+  // kNodeChangedDuringRead in their node, and reported through the Reporter.
+  uint64_t changed_during_read = 0;
 };
 
 // Backs up files, directories and symlinks. Each path becomes an entry of the snapshot's root
 // tree named by its last component. Unreadable entries are reported and skipped, and the
-// snapshot is then marked partial.
+// snapshot is then marked partial. `options.selection` applies below each path; the paths
+// themselves are always backed up.
 Result<BackupResult> BackupPaths(Repository* repo, const std::vector<std::string>& paths,
                                  const BackupOptions& options, Reporter* reporter);
 
