@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <set>
+
 #include "repo/backup.h"
 #include "repo/restore.h"
 #include "repo/test_util.h"
@@ -315,6 +317,135 @@ TEST_F(BackupRestoreTest, IncrementalSkipsUnchangedFilesOnly) {
   ro.target = tmp_ / "r3";
   ASSERT_TRUE(RestoreToDir(repo_.get(), third->snapshot, ro, nullptr).ok());
   EXPECT_EQ(Describe(src), Describe(tmp_ / "r3/service"));
+}
+
+// Paths below the snapshot root, depth first (for checking what a selection kept).
+std::set<std::string> SnapshotPaths(Repository* repo, const Snapshot& snap) {
+  std::set<std::string> paths;
+  EXPECT_TRUE(WalkTree(repo, snap.tree, "", [&](const std::string& p, const Node&) -> Result<bool> {
+                paths.insert(p);
+                return true;
+              }).ok());
+  return paths;
+}
+
+TEST_F(BackupRestoreTest, ExcludesAndMarkersLeaveEntriesOut) {
+  std::string src = tmp_ / "src/app";
+  WriteFile(src + "/main.cc", AsBytes("m"));
+  WriteFile(src + "/logs/a.log", AsBytes("a"));
+  WriteFile(src + "/keep.log", AsBytes("k"));
+  WriteFile(src + "/sub/keep.log", AsBytes("k"));
+  WriteFile(src + "/sub/x.tmp", AsBytes("t"));
+  WriteFile(src + "/build/out.o", AsBytes("o"));
+  WriteFile(src + "/sub/build/kept.o", AsBytes("o"));  // "/build" is anchored
+  WriteFile(src + "/cache/CACHEDIR.TAG", AsBytes("Signature: 8a477f597d28d172789f06886806bc55"));
+  WriteFile(src + "/cache/blob", RandomData(1000, 1));
+  WriteFile(src + "/private/.nobackup", {});
+  WriteFile(src + "/private/secret", AsBytes("s"));
+  BackupOptions o;
+  for (const char* p : {"*.log", "!/keep.log", "/build", "*.tmp"}) ASSERT_TRUE(o.selection.patterns.Add(p).ok());
+  o.selection.exclude_if_present = {"CACHEDIR.TAG", ".nobackup"};
+  auto r = BackupPaths(repo_.get(), {src}, o, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(SnapshotPaths(repo_.get(), r->snapshot),
+            (std::set<std::string>{"app", "app/main.cc", "app/keep.log", "app/logs", "app/sub",
+                                   "app/sub/build", "app/sub/build/kept.o"}));
+  // logs/a.log, sub/keep.log, sub/x.tmp, build, cache, private
+  EXPECT_EQ(r->excluded, 6u);
+  EXPECT_FALSE(r->snapshot.partial());
+
+  // The progress total counts exactly what the selection reads.
+  std::atomic<bool> stop{false};
+  EXPECT_EQ(SelectedFileBytes({src}, o.selection, &stop), 3u);  // main.cc, keep.log, kept.o
+  EXPECT_EQ(SelectedFileBytes({src}, Selection{}, &stop), 7u + 43u + 1000u + 0u + 1u);
+
+  // A backed-up path is backed up even when a pattern matches it.
+  BackupOptions named;
+  ASSERT_TRUE(named.selection.patterns.Add("keep.log").ok());
+  auto self = BackupPaths(repo_.get(), {src + "/keep.log"}, named, nullptr);
+  ASSERT_TRUE(self.ok());
+  EXPECT_EQ(SnapshotPaths(repo_.get(), self->snapshot), (std::set<std::string>{"keep.log"}));
+}
+
+TEST_F(BackupRestoreTest, OneFileSystemStoresMountPointsEmpty) {
+  struct stat dev, shm;
+  if (stat("/dev", &dev) != 0 || stat("/dev/shm", &shm) != 0 || dev.st_dev == shm.st_dev)
+    GTEST_SKIP() << "needs /dev/shm mounted on its own file system";
+  std::string marker = "/dev/shm/cairn-test-" + std::to_string(getpid());
+  WriteFile(marker, AsBytes("on another file system"));
+  struct Remover {
+    std::string path;
+    ~Remover() { unlink(path.c_str()); }
+  } remover{marker};
+  BackupOptions o;
+  o.selection.one_file_system = true;
+  auto r = BackupPaths(repo_.get(), {"/dev"}, o, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto shm_node = FindNode(repo_.get(), r->snapshot.tree, "dev/shm");
+  ASSERT_TRUE(shm_node.ok()) << shm_node.status().ToString();
+  EXPECT_EQ(shm_node->type, NodeType::kDir);
+  auto shm_tree = repo_->LoadTree(shm_node->subtree);
+  ASSERT_TRUE(shm_tree.ok());
+  EXPECT_TRUE(shm_tree->nodes.empty());
+  EXPECT_EQ(shm_node->mode, shm.st_mode & 07777u);  // the mount point's own metadata is kept
+
+  // Selection::Check decides the same for any entry on another device.
+  struct stat st = {};
+  st.st_mode = S_IFREG | 0644;
+  st.st_dev = 99;
+  EXPECT_EQ(o.selection.Check("f", st, 1), Selection::Verdict::kExclude);
+  EXPECT_EQ(o.selection.Check("f", st, 99), Selection::Verdict::kInclude);
+  st.st_mode = S_IFDIR | 0755;
+  EXPECT_EQ(o.selection.Check("d", st, 1), Selection::Verdict::kEmptyDir);
+}
+
+class NoticeCollector : public Reporter {
+ public:
+  void Notice(const std::string& path, const std::string& what) override {
+    std::lock_guard<std::mutex> l(mu);
+    notices.push_back(path + ": " + what);
+  }
+  std::mutex mu;
+  std::vector<std::string> notices;
+};
+
+// A file that grows while it is read is stored as read, flagged in its node, reported, and
+// counted; the next backup reads it again instead of trusting the flagged node.
+TEST_F(BackupRestoreTest, FileGrowingDuringReadIsFlaggedAndReported) {
+  std::string src = tmp_ / "src/db";
+  WriteFile(src + "/steady", RandomData(10000, 1));
+  WriteFile(src + "/growing.log", RandomData(200000, 2));
+  BackupOptions o;
+  o.before_read_for_test = [&](const std::string& path) {
+    if (path != src + "/growing.log") return;
+    int fd = open(path.c_str(), O_WRONLY | O_APPEND);
+    ASSERT_GE(fd, 0);
+    Bytes more = RandomData(50000, 3);
+    ASSERT_EQ(write(fd, more.data(), more.size()), static_cast<ssize_t>(more.size()));
+    close(fd);
+  };
+  NoticeCollector notices;
+  auto r = BackupPaths(repo_.get(), {src}, o, &notices);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->changed_during_read, 1u);
+  ASSERT_EQ(notices.notices.size(), 1u);
+  EXPECT_NE(notices.notices[0].find("growing.log: changed while it was being read"), std::string::npos)
+      << notices.notices[0];
+  auto grown = FindNode(repo_.get(), r->snapshot.tree, "db/growing.log");
+  ASSERT_TRUE(grown.ok());
+  EXPECT_TRUE(grown->flags & kNodeChangedDuringRead);
+  EXPECT_EQ(grown->size, 250000u);  // everything that was there when reading ended
+  auto steady = FindNode(repo_.get(), r->snapshot.tree, "db/steady");
+  ASSERT_TRUE(steady.ok());
+  EXPECT_FALSE(steady->flags & kNodeChangedDuringRead);
+
+  auto again = BackupPaths(repo_.get(), {src}, BackupOptions{}, &notices);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->files_unchanged, 1u);  // steady only: the flagged file is read again
+  EXPECT_EQ(again->changed_during_read, 0u);
+  auto settled = FindNode(repo_.get(), again->snapshot.tree, "db/growing.log");
+  ASSERT_TRUE(settled.ok());
+  EXPECT_FALSE(settled->flags & kNodeChangedDuringRead);
 }
 
 }  // namespace
