@@ -37,8 +37,11 @@ int ForgetIds(Repository* repo, const ForgetFlags& f) {
     if (!Globals().json && !Globals().quiet)
       std::cout << (f.dry_run ? "would remove " : "removed ") << id.ShortHex() << "\n";
   }
-  if (Globals().json) PrintJson({{"dry_run", f.dry_run}, {"removed", out}});
-  return kExitOk;
+  if (!Globals().json) return f.prune && !f.dry_run ? PruneAndReport(repo, f.prune_flags) : kExitOk;
+  nlohmann::json j = {{"dry_run", f.dry_run}, {"removed", out}};
+  int code = f.prune && !f.dry_run ? PruneAndReport(repo, f.prune_flags, &j["prune"]) : kExitOk;
+  PrintJson(j);
+  return code;
 }
 
 int RunForget(ForgetFlags f) {
@@ -47,9 +50,7 @@ int RunForget(ForgetFlags f) {
       return Fail(Status::InvalidArgument("give snapshot ids or --keep-* options, not both"));
     Result<std::unique_ptr<Repository>> repo = OpenRepository();
     if (!repo.ok()) return Fail(repo.status());
-    int code = ForgetIds(repo->get(), f);
-    if (code != kExitOk || !f.prune || f.dry_run) return code;
-    return PruneAndReport(repo->get(), f.prune_flags);
+    return ForgetIds(repo->get(), f);
   }
   if (!f.within.empty()) {
     Result<int64_t> ns = ParseDurationNs(f.within);
@@ -92,7 +93,10 @@ int RunForget(ForgetFlags f) {
     out.push_back(jg);
   }
   if (Globals().json) {
-    PrintJson({{"dry_run", f.dry_run}, {"kept", kept}, {"removed", removed}, {"groups", out}});
+    nlohmann::json j = {{"dry_run", f.dry_run}, {"kept", kept}, {"removed", removed}, {"groups", out}};
+    int code = f.prune && !f.dry_run ? PruneAndReport(repo->get(), f.prune_flags, &j["prune"]) : kExitOk;
+    PrintJson(j);
+    return code;
   } else if (!Globals().quiet) {
     std::cout << (f.dry_run ? "would remove " : "removed ") << removed << " snapshots, kept " << kept
               << (f.dry_run ? " (dry run: nothing changed)" : "") << "\n";

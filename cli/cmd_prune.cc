@@ -19,7 +19,7 @@ Result<PruneOptions> ToOptions(const PruneFlags& f) {
   return o;
 }
 
-void PrintReport(const PruneReport& r, const PruneOptions& o) {
+void PrintReport(const PruneReport& r, const PruneOptions& o, nlohmann::json* json_out) {
   if (Globals().json) {
     nlohmann::json j = {
         {"dry_run", o.dry_run}, {"snapshots", r.snapshots}, {"blobs_reachable", r.blobs_reachable},
@@ -34,7 +34,11 @@ void PrintReport(const PruneReport& r, const PruneOptions& o) {
         {"waiting_bytes", r.waiting_bytes}, {"index_files_written", r.index_files_written},
         {"index_files_removed", r.index_files_removed}, {"problems", r.problems}};
     if (r.next_sweep_ns) j["next_sweep"] = FormatTime(r.next_sweep_ns);
-    PrintJson(j);
+    if (json_out) {
+      *json_out = std::move(j);
+    } else {
+      PrintJson(j);
+    }
     return;
   }
   if (Globals().quiet) return;
@@ -64,7 +68,7 @@ void PrintReport(const PruneReport& r, const PruneOptions& o) {
 
 }  // namespace
 
-int PruneAndReport(Repository* repo, const PruneFlags& f) {
+int PruneAndReport(Repository* repo, const PruneFlags& f, nlohmann::json* json_out) {
   Result<PruneOptions> options = ToOptions(f);
   if (!options.ok()) return Fail(options.status());
   CliReporter reporter("repack");
@@ -72,7 +76,7 @@ int PruneAndReport(Repository* repo, const PruneFlags& f) {
   reporter.Done();
   PrintNewWarnings(repo);
   if (!r.ok()) return Fail(r.status().WithContext("prune"));
-  PrintReport(*r, *options);
+  PrintReport(*r, *options, json_out);
   return r->problems.empty() ? kExitOk : kExitDamage;
 }
 

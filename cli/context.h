@@ -83,7 +83,8 @@ struct PruneFlags {
   double max_unused = 5;
 };
 void AddPruneFlags(CLI::App* cmd, PruneFlags* f);
-int PruneAndReport(Repository* repo, const PruneFlags& f);
+// With --json and `json_out`, the report goes there instead of stdout (one document per command).
+int PruneAndReport(Repository* repo, const PruneFlags& f, nlohmann::json* json_out = nullptr);
 
 // Each command registers itself on the app and sets the exit code when run.
 void RegisterInit(CLI::App& app, int* exit_code);
@@ -96,6 +97,7 @@ void RegisterScrub(CLI::App& app, int* exit_code);
 void RegisterBench(CLI::App& app, int* exit_code);
 void RegisterForget(CLI::App& app, int* exit_code);
 void RegisterPrune(CLI::App& app, int* exit_code);
+void RegisterStats(CLI::App& app, int* exit_code);
 void RegisterDiff(CLI::App& app, int* exit_code);
 void RegisterDemo(CLI::App& app, int* exit_code);
 

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   RegisterBench(app, &exit_code);
   RegisterForget(app, &exit_code);
   RegisterPrune(app, &exit_code);
+  RegisterStats(app, &exit_code);
   RegisterDiff(app, &exit_code);
   RegisterDemo(app, &exit_code);
   try {

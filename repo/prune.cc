@@ -115,7 +115,8 @@ class Claims {
 
 struct PackPlan {
   const IndexedPack* pack = nullptr;
-  uint64_t used = 0;
+  uint64_t used = 0;    // envelope bytes of blobs claimed here
+  uint64_t unused = 0;  // envelope bytes of the others
   std::vector<const BlobEntry*> live;  // claimed here
 };
 
@@ -143,9 +144,9 @@ class Pruner {
     }
     // Writers look for these markers when they commit; they must exist before the snapshots are
     // listed for the sweep's reachability check, or a writer could commit in between unseen.
-    if (!options_.dry_run) {
-      // With no_other_writers this run's own mark needs no marker: the operator vouches that
-      // no writer is running, and one started after now is safe.
+    if (!options_.dry_run && !options_.no_other_writers) {
+      // With no_other_writers the operator vouches that no writer is running: no session can
+      // be at risk, and a marker would only make later sessions of the next hour refuse.
       for (const LoadedRecord* r : due_)
         RETURN_IF_ERROR(WriteSweepMarker(r->record.mark_time_ns));
     }
@@ -240,7 +241,7 @@ class Pruner {
     // Potential use first, so each reachable blob is claimed by the fullest pack holding it.
     std::vector<PackPlan> plans;
     for (const auto& [id, pack] : packs_) {
-      PackPlan plan{&pack, 0, {}};
+      PackPlan plan{&pack, 0, 0, {}};
       for (const BlobEntry& e : pack.blobs)
         if (reachable_.Contains(e.type, e.id)) plan.used += e.length;
       plans.push_back(std::move(plan));
@@ -274,18 +275,23 @@ class Pruner {
         drop_.insert(plan.pack->pack_id);
         continue;
       }
-      unused_in_kept += size - plan.used;
+      // A pack's header and trailer are not reclaimable: only unclaimed blobs count as unused,
+      // or every small pack would look worth repacking, run after run.
+      plan.unused = 0;
+      for (const BlobEntry& e : plan.pack->blobs) plan.unused += e.length;
+      plan.unused -= plan.used;
+      if (plan.unused == 0) continue;
+      unused_in_kept += plan.unused;
       partial.push_back(&plan);
     }
     // The emptiest packs go first: each byte copied frees the most space.
     std::sort(partial.begin(), partial.end(), [](const PackPlan* a, const PackPlan* b) {
-      uint64_t ua = a->pack->pack_size - a->used, ub = b->pack->pack_size - b->used;
-      return ua != ub ? ua > ub : a->pack->pack_id < b->pack->pack_id;
+      return a->unused != b->unused ? a->unused > b->unused : a->pack->pack_id < b->pack->pack_id;
     });
     double limit = options_.max_unused_percent / 100.0 * static_cast<double>(report_.used_bytes);
     for (PackPlan* plan : partial) {
       if (static_cast<double>(unused_in_kept) <= limit || options_.max_unused_percent >= 100) break;
-      unused_in_kept -= plan->pack->pack_size - plan->used;
+      unused_in_kept -= plan->unused;
       repack_.push_back(std::move(*plan));
       report_.repacked_packs++;
       report_.repacked_pack_bytes += plan->pack->pack_size;

@@ -158,7 +158,7 @@ json() {
 import json, sys
 with open(sys.argv[1], encoding="utf-8") as f:
     j = json.load(f)
-v = eval(sys.argv[2], {"j": j, "len": len, "sorted": sorted, "set": set, "any": any, "all": all})
+v = eval(sys.argv[2], {"j": j, "len": len, "sorted": sorted, "set": set, "any": any, "all": all, "abs": abs})
 print(v if isinstance(v, str) else json.dumps(v))
 EOF
 }
