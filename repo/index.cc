@@ -5,7 +5,14 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <unordered_map>
@@ -68,8 +75,14 @@ Status FromRocks(const rocksdb::Status& s, const std::string& what) {
 
 class RocksIndex : public Index {
  public:
-  RocksIndex(std::unique_ptr<rocksdb::DB> db, bool read_only)
-      : db_(std::move(db)), read_only_(read_only) {}
+  // `remove_dir`: a private database of this process, deleted when it closes.
+  RocksIndex(std::unique_ptr<rocksdb::DB> db, bool read_only, std::string remove_dir = "")
+      : db_(std::move(db)), read_only_(read_only), remove_dir_(std::move(remove_dir)) {}
+  ~RocksIndex() override {
+    db_.reset();
+    std::error_code ec;
+    if (!remove_dir_.empty()) std::filesystem::remove_all(remove_dir_, ec);
+  }
 
   Result<std::optional<BlobLocation>> Lookup(BlobType type, const Id& id) override {
     std::string key = BlobKey(type, id);
@@ -204,6 +217,7 @@ class RocksIndex : public Index {
 
   std::unique_ptr<rocksdb::DB> db_;
   const bool read_only_;
+  const std::string remove_dir_;
   std::mutex mu_;
   std::unordered_map<std::string, std::string> overlay_;  // GUARDED_BY(mu_), read-only mode
   bool cleared_ = false;                                  // GUARDED_BY(mu_)
@@ -228,12 +242,59 @@ rocksdb::Options DbOptions() {
   return o;
 }
 
-Result<std::unique_ptr<rocksdb::DB>> OpenDb(const std::string& dir, bool read_only) {
+Result<std::unique_ptr<rocksdb::DB>> OpenDb(const std::string& dir, bool read_only,
+                                            bool* lock_held = nullptr) {
+  rocksdb::Options o = DbOptions();
+  // A reader opens every table file now: the writing process may compact and delete them while
+  // this one runs, and an open file stays readable.
+  if (read_only) o.max_open_files = -1;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = read_only ? rocksdb::DB::OpenForReadOnly(DbOptions(), dir, &raw)
-                                : rocksdb::DB::Open(DbOptions(), dir, &raw);
+  rocksdb::Status s = read_only ? rocksdb::DB::OpenForReadOnly(o, dir, &raw)
+                                : rocksdb::DB::Open(o, dir, &raw);
+  if (lock_held) {
+    // RocksDB's words for a database open elsewhere (another process, or this one).
+    std::string m = s.ToString();
+    *lock_held = s.IsIOError() && (m.find("While lock file") != std::string::npos ||
+                                   m.find("lock hold by current process") != std::string::npos);
+  }
   if (!s.ok()) return FromRocks(s, "open " + dir);
   return std::unique_ptr<rocksdb::DB>(raw);
+}
+
+// Serializes opening (creating, repairing) one index database between processes. Without it, a
+// process that met a database another one was still creating took it for damaged and deleted it
+// from under its owner. Held only while opening, which takes milliseconds, never while in use.
+class OpenLock {
+ public:
+  static Result<std::unique_ptr<OpenLock>> Acquire(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return Status::FromErrno(errno, "open " + path);
+    while (::flock(fd, LOCK_EX) != 0) {
+      if (errno == EINTR) continue;
+      Status s = Status::FromErrno(errno, "lock " + path);
+      ::close(fd);
+      return s;
+    }
+    return std::unique_ptr<OpenLock>(new OpenLock(fd));
+  }
+  ~OpenLock() { ::close(fd_); }
+
+ private:
+  explicit OpenLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+// Private databases (see Index::Open) left by processes that were killed.
+void RemoveStalePrivateDbs(const std::string& dir) {
+  std::filesystem::path p(dir);
+  std::string prefix = p.filename().string() + ".private-";
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(p.parent_path(), ec)) {
+    std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    pid_t pid = static_cast<pid_t>(std::atol(name.c_str() + prefix.size()));
+    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) std::filesystem::remove_all(e.path(), ec);
+  }
 }
 
 bool SchemaMatches(rocksdb::DB* db) {
@@ -247,12 +308,25 @@ Result<std::unique_ptr<Index>> Index::Open(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return Status::IOError("create index folder " + dir + ": " + ec.message());
-  Result<std::unique_ptr<rocksdb::DB>> db = OpenDb(dir, false);
+  ASSIGN_OR_RETURN(std::unique_ptr<OpenLock> lock, OpenLock::Acquire(dir + ".lock"));
+  RemoveStalePrivateDbs(dir);
+  bool lock_held = false;
+  Result<std::unique_ptr<rocksdb::DB>> db = OpenDb(dir, false, &lock_held);
   if (!db.ok()) {
     // Held by another cairn process: share it read-only rather than wait.
     Result<std::unique_ptr<rocksdb::DB>> ro = OpenDb(dir, true);
     if (ro.ok() && SchemaMatches(ro->get()))
       return std::unique_ptr<Index>(new RocksIndex(std::move(ro).value(), true));
+    if (lock_held) {
+      // In use elsewhere but not readable here: never delete it from under its owner; this
+      // process builds a private database instead, removed when it closes.
+      std::string mine = dir + ".private-" + std::to_string(::getpid());
+      std::filesystem::remove_all(mine, ec);
+      ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> own, OpenDb(mine, false));
+      std::unique_ptr<RocksIndex> idx(new RocksIndex(std::move(own), false, mine));
+      RETURN_IF_ERROR(idx->MarkSchema());
+      return std::unique_ptr<Index>(std::move(idx));
+    }
     // Unreadable: it is derived data, so start over.
     std::filesystem::remove_all(dir, ec);
     std::filesystem::create_directories(dir, ec);

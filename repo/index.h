@@ -36,7 +36,9 @@ struct BlobLocation {
 class Index {
  public:
   // Opens or creates the database in `dir`. A database that cannot be opened
-  // (damaged, or from another format) is deleted and recreated empty.
+  // (damaged, or from another format) is deleted and recreated empty. One that another
+  // process has open is shared read-only (writes go to an in-memory overlay), or, if it cannot
+  // be read, left alone while this process uses a private database of its own.
   static Result<std::unique_ptr<Index>> Open(const std::string& dir);
   virtual ~Index() = default;
 

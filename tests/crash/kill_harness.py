@@ -210,6 +210,7 @@ class Harness:
             "snapshot_runs": 0, "snapshot_completed": 0, "snapshot_kills": {},
             "prune_runs": 0, "prune_kills": 0, "prune_completed": 0,
             "scrubs": 0, "orphan_notices_max": 0, "restores": 0, "cache_wipes": 0,
+            "iterations": 0,
         }
         self.duration = {}  # kind -> estimated seconds of an uninterrupted run
         self.startup_s = 0.05
@@ -454,6 +455,11 @@ class Harness:
         os.makedirs(os.path.join(self.wd, "manifests"), exist_ok=True)
         self.setup()
         for i in range(1, self.args.iterations + 1):
+            if self.args.max_minutes and time.monotonic() - self.start > self.args.max_minutes * 60:
+                print("kill_harness: --max-minutes %g reached after %d iterations"
+                      % (self.args.max_minutes, i - 1), flush=True)
+                break
+            self.stats["iterations"] = i
             if i > 1:
                 self.source.mutate()
             outcome = self.snapshot_once(i)
@@ -479,7 +485,7 @@ class Harness:
     def summary(self, failure):
         s = self.stats
         print("kill_harness: seed %d, %d iterations, source %d MiB, workdir %s"
-              % (self.args.seed, self.args.iterations, self.args.source_mb, self.wd))
+              % (self.args.seed, s["iterations"], self.args.source_mb, self.wd))
         print("  snapshot runs: %d (%d completed, %d killed)" % (
             s["snapshot_runs"], s["snapshot_completed"], sum(s["snapshot_kills"].values())))
         for phase, n in sorted(s["snapshot_kills"].items()):
@@ -511,6 +517,8 @@ def parse_args(argv):
     ap.add_argument("--source-mb", type=int, default=6, help="size of the source tree")
     ap.add_argument("--prune-every", type=int, default=5)
     ap.add_argument("--keep-last", type=int, default=3)
+    ap.add_argument("--max-minutes", type=float, default=0,
+                    help="stop starting iterations after this long (then the final checks run)")
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args(argv)
     args.cairn = os.path.abspath(args.cairn)
