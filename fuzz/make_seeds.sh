@@ -22,6 +22,7 @@ seed() {  # seed TARGET FILE...
 
 for v in "$data"/format-v*; do
   seed tree_fuzz "$v"/tree.bin "$v"/tree_minimal.bin
+  seed restore_fuzz "$v"/tree.bin "$v"/tree_minimal.bin
   seed snapshot_fuzz "$v"/snapshot.bin
   seed index_file_fuzz "$v"/index_file.bin "$v"/index_file_tiny.bin
   seed trailer_fuzz "$v"/pack_trailer.bin "$v"/pack_trailer_tiny.bin
