@@ -141,6 +141,8 @@ int RunSnapshot(SnapshotFlags f) {
   if (stream && !f.paths.empty())
     return Fail(Status::InvalidArgument("give either paths or --stdin, not both"));
   if (!stream && f.paths.empty()) return Fail(Status::InvalidArgument("nothing to back up"));
+  if (stream && !options.selection.empty())
+    return Fail(Status::InvalidArgument("--exclude and the other selection flags apply to paths, not to --stdin"));
   Result<std::unique_ptr<Repository>> repo = OpenRepository();
   if (!repo.ok()) return Fail(repo.status());
   CliReporter reporter("snapshot");

@@ -42,6 +42,7 @@ expect_exit 2 cairn --repo "$R" snapshot --exclude 'x[' "$S"
 expect_grep "unclosed" "$ERR" "malformed pattern named"
 expect_exit 14 cairn --repo "$R" snapshot --exclude-file "$T/no-such-file" "$S"
 expect_exit 2 cairn --repo "$R" snapshot --exclude-if-present a/b "$S"
+expect_exit 2 cairn --repo "$R" snapshot --stdin --exclude '*.log' </dev/null
 
 # --files-from: the listed paths are the snapshot's paths, and the next run finds its parent.
 mkdir -p "$T/etc/svc"
