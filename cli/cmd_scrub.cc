@@ -28,7 +28,8 @@ std::string CountText(const ScrubAgeCount& c) {
 std::string BudgetSpec(uint64_t bytes) { return std::to_string((bytes + (1 << 20) - 1) >> 20) + "MiB"; }
 
 int PrintStatus(const ScrubStatus& st, const std::string& every) {
-  for (const std::string& p : st.problems) std::cerr << "cairn: notice: " << p << " (ignored)\n";
+  CliReporter reporter("scrub");
+  for (const std::string& p : st.problems) reporter.Notice("scrub state", p + " (ignored)");
   double rate = st.last_run_ns > 0 ? static_cast<double>(st.last_run_bytes) * kSecondNs / st.last_run_ns : 0;
   if (Globals().json) {
     nlohmann::json packs = nlohmann::json::array();
@@ -138,8 +139,8 @@ int RunScrub(const ScrubFlags& f) {
     }
   }
   if (!r->state_problem.empty())
-    std::cerr << "cairn: could not record the packs verified in the scrub state: " << r->state_problem
-              << (budgeted ? " (the next rotating scrub will read them again)\n" : "\n");
+    reporter.Problem("scrub state", Status::IOError("could not record the packs verified: " + r->state_problem +
+                                                    (budgeted ? " (the next run will read them again)" : "")));
   if (r->damaged()) return kExitDamage;
   // A rotating scrub that cannot record its progress would read the same packs forever.
   return budgeted && !r->state_problem.empty() ? kExitFailure : kExitOk;

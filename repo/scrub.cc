@@ -148,8 +148,13 @@ class Scrubber {
   }
 
   Status ReadPacks() {
+    // The state only orders the packs: without it the data check still runs (everything counts
+    // as never verified), and Record() reports why it cannot write.
     Result<LoadedScrubState> loaded = LoadScrubState(repo_->backend(), repo_->sealer());
-    if (!loaded.ok()) return loaded.status().WithContext("read scrub state");
+    if (!loaded.ok()) {
+      Add(false, "scrub state", "unreadable, ignored: " + loaded.status().message());
+      loaded = LoadedScrubState{};
+    }
     for (const std::string& p : loaded->problems) Add(false, "scrub state", p + " (ignored)");
     std::vector<PackStatus> todo = ChoosePacks(loaded->state);
     if (reporter_ && options_.budget_ns == 0) {

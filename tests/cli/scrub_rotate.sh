@@ -44,6 +44,7 @@ check "a tiny budget still reads one pack" test "$(json "$OUT" 'j["packs_read"]'
 # Damage: a flipped byte in the largest pack is found (exit 13, file named), and the next
 # night reads that pack again first and still reports it.
 victim=$(find "$R/data" -type f -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2)
+cp "$victim" "$T/victim.good"
 "$PYTHON" - "$victim" <<'EOF'
 import sys
 p = sys.argv[1]
@@ -58,6 +59,22 @@ expect_exit 13 cairn --repo "$R" scrub --budget 1
 expect_grep "DAMAGE +pack $(basename "$victim")" "$OUT" "next run re-reads the damaged pack first"
 expect_exit 13 cairn --repo "$R" scrub --status
 expect_grep "^damaged at last check: +1 packs" "$OUT" "status shows the damaged pack (exit 13)"
+# Repaired from a good copy: the next run reads it first, finds it clean, and the status clears.
+cp "$T/victim.good" "$victim"
+expect_exit 0 cairn --repo "$R" scrub --budget 1
+expect_exit 0 cairn --repo "$R" scrub --status
+expect_grep "^damaged at last check: +0 packs" "$OUT" "status clears once the pack is repaired"
+
+# The state cannot be written (here scrub/ is a file): the checks still run and report; a
+# rotating scrub exits 1 (it could not record its progress), a full data check 0.
+rm -rf "$R/scrub"
+touch "$R/scrub"
+expect_exit 1 cairn --repo "$R" scrub --budget 1
+expect_grep "could not record" "$ERR" "unwritable state: the problem is named"
+expect_grep "no damage found" "$OUT" "unwritable state: the findings are still reported"
+expect_exit 0 cairn --repo "$R" --json scrub --read-data
+check "unwritable state, --json: state_problem set" test "$(json "$OUT" 'len(j["state_problem"]) > 0')" = true
+rm -f "$R/scrub"
 
 # Could not run / bad usage.
 expect_exit 2 cairn --repo "$R" scrub --budget 5x
