@@ -442,7 +442,8 @@ class Harness:
             del self.completed[sid]
         if not self.has_prune:
             return
-        words = ["prune"] + (["--no-other-writers"] if self.rng.random() < 0.5 else [])
+        words = ["prune"] + (["--no-other-writers"]
+                             if self.rng.random() < self.args.no_other_writers_share else [])
         est = self.duration.get("prune")
         delay = None if est is None or self.rng.random() < 0.3 else self.rng.uniform(0, est * 1.1)
         self.stats["prune_runs"] += 1
@@ -527,6 +528,9 @@ def parse_args(argv):
     ap.add_argument("--source-mb", type=int, default=6, help="size of the source tree")
     ap.add_argument("--prune-every", type=int, default=5)
     ap.add_argument("--keep-last", type=int, default=3)
+    ap.add_argument("--no-other-writers-share", type=float, default=0.5,
+                    help="share of the prunes in the loop run with --no-other-writers (the final "
+                         "one always is)")
     ap.add_argument("--max-minutes", type=float, default=0,
                     help="stop starting iterations after this long (then the final checks run)")
     ap.add_argument("--strict", action="store_true",
