@@ -46,6 +46,7 @@ Status FetchPlan::Execute(Repository* repo, TaskGroup* pool, const Deliver& deli
     // Coalesce runs of nearby blobs into one range read.
     std::vector<size_t> run;
     uint64_t run_start = 0, run_end = 0;
+    uint64_t run_wanted = 0, run_waste = 0;  // bytes of wanted blobs / of gaps read through
     auto flush = [&] {
       if (run.empty()) return;
       pool->Submit([this, repo, pack = pack, run, run_start, run_end, &deliver, &damaged, t]() -> Status {
@@ -95,11 +96,22 @@ Status FetchPlan::Execute(Repository* repo, TaskGroup* pool, const Deliver& deli
     for (const auto& [offset, slot] : offsets) {
       const BlobEntry& e = blobs_[slot].loc.entry;
       uint64_t end = e.offset + e.length;
-      if (!run.empty() && (e.offset > run_end + kMaxGapBytes || end - run_start > kMaxReadBytes)) flush();
-      if (run.empty()) run_start = e.offset;
+      uint64_t gap = e.offset > run_end ? e.offset - run_end : 0;
+      // A gap is read through only while a run reads no more gap bytes than wanted ones: a full
+      // restore (few, small gaps) still reads packs in long ranges, and a sparse one (a
+      // rollback) reads at most twice what it needs.
+      if (!run.empty() && (gap > kMaxGapBytes || run_waste + gap > run_wanted || end - run_start > kMaxReadBytes))
+        flush();
+      if (run.empty()) {
+        run_start = e.offset;
+        run_end = end;
+        run_wanted = run_waste = 0;
+      } else {
+        run_waste += gap;
+      }
       run.push_back(slot);
+      run_wanted += e.length;
       run_end = std::max(run_end, end);
-      if (run.size() == 1) run_end = end;
     }
     flush();
     // Stop early on a failed write, but only after running tasks are done with our state.

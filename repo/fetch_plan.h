@@ -5,7 +5,9 @@
 // Reads are coalesced: blobs of one pack that lie close together are fetched
 // with one range read (up to kMaxReadBytes), so restoring a file whose chunks
 // sit in a few packs costs a few large sequential reads rather than one small
-// read per chunk. Each blob is authenticated, decompressed and re-hashed
+// read per chunk. A gap is read through only while the range holds at least as many wanted
+// bytes as gap bytes, so a sparse plan (a rollback) never reads more than twice what it needs.
+// Each blob is authenticated, decompressed and re-hashed
 // against its id before delivery; a failure is reported per target and never
 // delivered.
 #pragma once
