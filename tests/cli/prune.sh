@@ -45,7 +45,7 @@ for i in 1 2 3; do
 done
 expect_exit 0 cairn --repo "$R" --json forget --keep-last 1 --prune --no-other-writers
 check "forget --prune removes the snapshots and frees their data" \
-  test "$(json "$OUT" 'j["removed"] == 2 and j["prune"]["deleted_packs"] > 0')" = true
+  test "$(json "$OUT" 'j["removed"] == 3 and j["prune"]["deleted_packs"] > 0')" = true
 check "one snapshot left" test "$(snapshot_count "$R")" -eq 1
 expect_exit 0 cairn --repo "$R" restore latest --target "$T/out2"
 check "the newest snapshot restores identical" cmp "$T/keep/a.bin" "$T/out2/keep/a.bin"

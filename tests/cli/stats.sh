@@ -6,7 +6,7 @@ R=$T/repo
 expect_exit 0 cairn --repo "$R" init
 mkdir -p "$T/src"
 head -c $((4 * MiB)) /dev/urandom >"$T/src/random.bin"
-yes "the same line again and again" | head -c $((4 * MiB)) >"$T/src/text.txt"
+{ yes "the same line again and again" || true; } | head -c $((4 * MiB)) >"$T/src/text.txt"
 expect_exit 0 cairn --repo "$R" snapshot "$T/src"
 head -c $((1 * MiB)) /dev/urandom >"$T/src/new.bin"
 expect_exit 0 cairn --repo "$R" --json snapshot "$T/src"
@@ -18,7 +18,7 @@ check "dedup: the unchanged 8 MiB are stored once" test "$(json "$OUT" 'j["uniqu
 check "dedup ratio near 17/9" test "$(json "$OUT" 'abs(j["dedup_ratio"] - 17 / 9) < 0.01')" = true
 check "compression: the text compresses" test "$(json "$OUT" 'j["stored_bytes"] < 6 * 1024 * 1024')" = true
 check "only the second snapshot holds new.bin (and its trees)" \
-  test "$(json "$OUT" 'j["snapshots"][1]["unique_raw_bytes"] == 1024 * 1024')" = true
+  test "$(json "$OUT" '0 <= j["snapshots"][1]["unique_raw_bytes"] - 1024 * 1024 < 64 * 1024')" = true
 
 expect_exit 0 cairn --repo "$R" --json stats "${second:0:8}"
 check "stats SNAPSHOT gives that snapshot" test "$(json "$OUT" 'j["id"]')" = "$second"
