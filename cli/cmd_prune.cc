@@ -30,6 +30,7 @@ void PrintReport(const PruneReport& r, const PruneOptions& o, nlohmann::json* js
         {"orphan_bytes", r.orphan_bytes}, {"reclaimable_bytes", r.reclaimable_bytes()},
         {"marked_packs", r.marked_packs}, {"marked_bytes", r.marked_bytes},
         {"deleted_packs", r.deleted_packs}, {"freed_bytes", r.freed_bytes},
+        {"unfinished_put_bytes", r.unfinished_put_bytes},
         {"reindexed_packs", r.reindexed_packs}, {"waiting_packs", r.waiting_packs},
         {"waiting_bytes", r.waiting_bytes}, {"index_files_written", r.index_files_written},
         {"index_files_removed", r.index_files_removed}, {"problems", r.problems}};
@@ -56,7 +57,10 @@ void PrintReport(const PruneReport& r, const PruneOptions& o, nlohmann::json* js
               << " (dry run: nothing changed)\n";
     return;
   }
-  std::cout << "freed " << HumanBytes(r.freed_bytes) << " (" << r.deleted_packs << " packs deleted)";
+  std::cout << "freed " << HumanBytes(r.freed_bytes) << " (" << r.deleted_packs << " packs deleted";
+  if (r.unfinished_put_bytes)
+    std::cout << ", " << HumanBytes(r.unfinished_put_bytes) << " of unfinished uploads";
+  std::cout << ")";
   if (r.reindexed_packs) std::cout << ", " << r.reindexed_packs << " pending packs kept (needed again)";
   std::cout << "\n";
   if (r.waiting_packs)

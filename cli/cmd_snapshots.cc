@@ -1,7 +1,9 @@
 // cairn snapshots: list snapshots.   cairn ls: list a snapshot's contents.
 #include <iostream>
+#include <unordered_set>
 
 #include "cli/context.h"
+#include "repo/repair.h"
 #include "repo/walker.h"
 
 namespace cairn::cli {
@@ -29,9 +31,20 @@ int RunSnapshots() {
   Result<std::vector<SnapshotRef>> all = (*repo)->ListSnapshots();
   if (!all.ok()) return Fail(all.status());
   PrintNewWarnings(repo->get());
+  // The mark is as of the last `cairn repair`: listing does not read the data to re-judge it.
+  std::vector<std::string> problems;
+  Result<std::vector<DamagedSnapshot>> marked = MarkedDamagedSnapshots(repo->get(), &problems);
+  if (!marked.ok()) problems.push_back("repair records: " + marked.status().message());
+  for (const std::string& p : problems) std::cerr << "cairn: warning: " << p << "\n";
+  std::unordered_set<Id> damaged;
+  if (marked.ok())
+    for (const DamagedSnapshot& d : *marked) damaged.insert(d.id);
   if (Globals().json) {
     nlohmann::json arr = nlohmann::json::array();
-    for (const auto& r : *all) arr.push_back(SnapshotJson(r));
+    for (const auto& r : *all) {
+      arr.push_back(SnapshotJson(r));
+      arr.back()["damaged"] = damaged.count(r.id) > 0;
+    }
     PrintJson(arr);
     return kExitOk;
   }
@@ -40,10 +53,10 @@ int RunSnapshots() {
   for (const auto& r : *all) {
     const Snapshot& s = r.snapshot;
     std::string what = s.is_stream() ? s.stdin_name : Join(s.paths, ", ");
-    printf("%-8s  %-19s  %-12s  %-9s  %10s  %-12s  %s%s\n", r.id.ShortHex().c_str(),
+    printf("%-8s  %-19s  %-12s  %-9s  %10s  %-12s  %s%s%s\n", r.id.ShortHex().c_str(),
            FormatTime(s.time_ns).c_str(), s.host.c_str(), s.kind.c_str(),
            HumanBytes(s.stats.bytes_raw).c_str(), Join(s.tags, ",").c_str(), what.c_str(),
-           s.partial() ? "  (partial)" : "");
+           s.partial() ? "  (partial)" : "", damaged.count(r.id) ? "  (DAMAGED: see `cairn repair`)" : "");
   }
   printf("%zu snapshots\n", all->size());
   return kExitOk;

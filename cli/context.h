@@ -98,6 +98,7 @@ void RegisterBench(CLI::App& app, int* exit_code);
 void RegisterForget(CLI::App& app, int* exit_code);
 void RegisterPrune(CLI::App& app, int* exit_code);
 void RegisterStats(CLI::App& app, int* exit_code);
+void RegisterRepair(CLI::App& app, int* exit_code);
 void RegisterDiff(CLI::App& app, int* exit_code);
 void RegisterDemo(CLI::App& app, int* exit_code);
 

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   RegisterForget(app, &exit_code);
   RegisterPrune(app, &exit_code);
   RegisterStats(app, &exit_code);
+  RegisterRepair(app, &exit_code);
   RegisterDiff(app, &exit_code);
   RegisterDemo(app, &exit_code);
   try {

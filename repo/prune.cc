@@ -7,8 +7,10 @@
 #include <unordered_set>
 
 #include "common/clock.h"
+#include "repo/index_set.h"
 #include "repo/pack.h"
 #include "repo/prune_record.h"
+#include "repo/repair_record.h"
 
 namespace cairn {
 
@@ -17,8 +19,6 @@ namespace {
 // Sweep markers only matter to writers that started before their mark. Writers refuse to commit
 // after running this long (Repository::CheckNoSweepSinceStart), so older markers can go.
 constexpr int64_t kSweepMarkerKeepNs = 30ll * 24 * 3600 * 1'000'000'000;
-// Packs named per replacement index file.
-constexpr size_t kPacksPerRewrittenIndexFile = 256;
 
 std::string Short(const Id& id) { return id.Hex().substr(0, 12); }
 
@@ -129,6 +129,11 @@ class Pruner {
   Result<PruneReport> Run() {
     RETURN_IF_ERROR_CTX(repo_->SyncIndex(), "index");
     ASSIGN_OR_RETURN(records_, LoadPruneRecords(repo_));
+    ASSIGN_OR_RETURN(LoadedRepairRecords repairs, LoadRepairRecords(repo_->backend(), repo_->sealer()));
+    // Without a record, a quarantined pack could be indexed again by the sweep.
+    if (!repairs.problems.empty())
+      return Status::Corruption(repairs.problems.front() + " (inspect it, or remove it and run `cairn repair` again)");
+    quarantined_ = std::move(repairs.quarantined);
     for (const LoadedRecord& r : records_) {
       bool due = options_.no_other_writers || r.record.mark_time_ns + r.record.grace_ns <= now_;
       for (const PrunePack& p : r.record.packs) {
@@ -172,6 +177,11 @@ class Pruner {
     RETURN_IF_ERROR(RewriteIndex());
     RETURN_IF_ERROR(Sweep());
     RETURN_IF_ERROR(RemoveOldMarkers());
+    if (options_.no_other_writers) {
+      // Killed writers' partial uploads: only now is nothing else mid-Put.
+      ASSIGN_OR_RETURN(report_.unfinished_put_bytes, repo_->backend()->DeleteUnfinishedPuts());
+      report_.freed_bytes += report_.unfinished_put_bytes;
+    }
     RETURN_IF_ERROR_CTX(repo_->SyncIndex(), "index");
     return report_;
   }
@@ -216,31 +226,14 @@ class Pruner {
   // Every index file as it stands now. Prune rewrites only files naming a pack it drops, and
   // leaves alone the ones writers add meanwhile.
   Status ReadIndexFiles() {
-    std::vector<std::string> names;
-    RETURN_IF_ERROR(repo_->backend()->List(ObjectType::kIndex, [&](const std::string& n, uint64_t) {
-      names.push_back(n);
-      return Status::OK();
-    }));
-    std::sort(names.begin(), names.end());
-    for (const std::string& name : names) {
-      Result<std::vector<IndexedPack>> packs = repo_->ReadIndexFile(name);
-      // Packs of an unreadable index file would look unnamed, and be reclaimed as orphans.
-      if (!packs.ok())
-        return packs.status().WithContext("index file " + name +
-                                          " (run `cairn index rebuild --from-packs` before pruning)");
-      std::vector<Id>& listed = index_files_[name];
-      for (IndexedPack& p : *packs) {
-        listed.push_back(p.pack_id);
-        packs_.try_emplace(p.pack_id, std::move(p));
-      }
-    }
+    ASSIGN_OR_RETURN(index_, ReadIndexFileSet(repo_, "pruning"));
     return Status::OK();
   }
 
   void PlanPacks() {
     // Potential use first, so each reachable blob is claimed by the fullest pack holding it.
     std::vector<PackPlan> plans;
-    for (const auto& [id, pack] : packs_) {
+    for (const auto& [id, pack] : index_.packs) {
       PackPlan plan{&pack, 0, 0, {}};
       for (const BlobEntry& e : pack.blobs)
         if (reachable_.Contains(e.type, e.id)) plan.used += e.length;
@@ -304,7 +297,7 @@ class Pruner {
   Status FindOrphans() {
     return repo_->backend()->List(ObjectType::kData, [&](const std::string& name, uint64_t size) {
       Result<Id> id = Id::FromHex(name);
-      if (!id.ok() || packs_.count(*id) || pending_.count(*id)) return Status::OK();
+      if (!id.ok() || index_.packs.count(*id) || pending_.count(*id)) return Status::OK();
       orphans_.push_back({*id, size});
       report_.orphan_packs++;
       report_.orphan_bytes += size;
@@ -356,34 +349,13 @@ class Pruner {
   // dropped packs, then removes the replaced files: new before old, so a crash leaves a pack
   // named twice (harmless), never a needed pack named nowhere.
   Status RewriteIndex() {
-    std::vector<std::string> rewrite;
-    std::unordered_set<Id> named_by_kept_files;
-    for (const auto& [name, listed] : index_files_) {
-      bool touched = std::any_of(listed.begin(), listed.end(), [&](const Id& p) { return drop_.count(p) > 0; });
-      if (touched) {
-        rewrite.push_back(name);
-      } else {
-        named_by_kept_files.insert(listed.begin(), listed.end());
-      }
-    }
-    std::vector<IndexedPack> carry;
-    std::unordered_set<Id> carried;
-    for (const std::string& name : rewrite)
-      for (const Id& p : index_files_[name])
-        if (!drop_.count(p) && !named_by_kept_files.count(p) && carried.insert(p).second)
-          carry.push_back(packs_.at(p));
-    for (size_t i = 0; i < carry.size(); i += kPacksPerRewrittenIndexFile) {
-      size_t end = std::min(carry.size(), i + kPacksPerRewrittenIndexFile);
-      std::vector<IndexedPack> part(carry.begin() + static_cast<std::ptrdiff_t>(i),
-                                    carry.begin() + static_cast<std::ptrdiff_t>(end));
-      RETURN_IF_ERROR_CTX(repo_->WriteIndexFile(std::move(part)).status(), "write index file");
-      report_.index_files_written++;
-    }
+    ASSIGN_OR_RETURN(IndexReplacement replacement, WriteReplacementIndexFiles(repo_, index_, drop_));
+    report_.index_files_written += replacement.files_written;
 
     PruneRecord record;
     record.mark_time_ns = now_;
     record.grace_ns = options_.grace_ns;
-    for (const Id& p : drop_) record.packs.push_back({p, packs_.at(p).pack_size});
+    for (const Id& p : drop_) record.packs.push_back({p, index_.packs.at(p).pack_size});
     for (const PrunePack& p : orphans_) record.packs.push_back(p);
     std::sort(record.packs.begin(), record.packs.end(),
               [](const PrunePack& a, const PrunePack& b) { return a.id < b.id; });
@@ -403,21 +375,19 @@ class Pruner {
     }
     if (options_.no_other_writers) marked_now_ = std::move(record.packs);
 
-    for (const std::string& name : rewrite) {
-      RETURN_IF_ERROR_CTX(repo_->backend()->Delete({ObjectType::kIndex, name}), "remove index file " + name);
-      report_.index_files_removed++;
-    }
+    RETURN_IF_ERROR(RemoveReplacedIndexFiles(repo_, replacement));
+    report_.index_files_removed += replacement.replaced.size();
     return Status::OK();
   }
 
   // Packs named by an index file now: the ones prune kept, plus any a writer indexed meanwhile.
   Result<std::unordered_set<Id>> CurrentlyIndexedPacks() {
     std::unordered_set<Id> named;
-    for (const auto& [id, pack] : packs_)
+    for (const auto& [id, pack] : index_.packs)
       if (!drop_.count(id)) named.insert(id);
     std::vector<std::string> fresh;
     RETURN_IF_ERROR(repo_->backend()->List(ObjectType::kIndex, [&](const std::string& n, uint64_t) {
-      if (!index_files_.count(n)) fresh.push_back(n);
+      if (!index_.files.count(n)) fresh.push_back(n);
       return Status::OK();
     }));
     for (const std::string& name : fresh) {
@@ -458,7 +428,9 @@ class Pruner {
         ReadPackTrailer(*size, repo_->sealer(), [&](uint64_t offset, uint64_t length) {
           return repo_->backend()->GetRange(name, offset, length);
         });
-    if (entries.ok()) {
+    // A pack repair quarantined had its intact blobs copied out; the blobs it still "holds" are
+    // the damaged ones, which must not come back into the index.
+    if (entries.ok() && !quarantined_.count(p.id)) {
       bool needed = false;
       for (const BlobEntry& e : *entries)
         if (reachable_.Contains(e.type, e.id) && !claims_.Claimed(e)) needed = true;
@@ -471,7 +443,7 @@ class Pruner {
         report_.reindexed_packs++;
         return Status::OK();
       }
-    } else if (entries.status().code() != Code::kCorruption) {
+    } else if (!entries.ok() && entries.status().code() != Code::kCorruption) {
       return entries.status().WithContext("pack " + Short(p.id));
     }
     // An unreadable trailer: nothing can be restored from the pack through the index, and a
@@ -501,8 +473,8 @@ class Pruner {
   std::vector<LoadedRecord> records_;
   std::vector<const LoadedRecord*> due_;
   std::unordered_set<Id> pending_;                    // packs of every record, due or not
-  std::map<std::string, std::vector<Id>> index_files_;  // name -> packs it names
-  std::unordered_map<Id, IndexedPack> packs_;          // every indexed pack, once
+  IndexFileSet index_;
+  std::unordered_set<Id> quarantined_;  // by repair (repo/repair_record.h)
   std::unordered_map<Id, std::pair<Id, BlobEntry>> pending_trees_;  // tree id -> (pack, entry)
   ReachableSet reachable_;
   Claims claims_;

@@ -46,6 +46,7 @@ struct PruneReport {
   uint64_t orphan_packs = 0, orphan_bytes = 0;       // packs no index file names
   uint64_t marked_packs = 0, marked_bytes = 0;       // recorded by this run for a later sweep
   uint64_t deleted_packs = 0, freed_bytes = 0;       // deleted by this run
+  uint64_t unfinished_put_bytes = 0;  // killed writers' partial uploads (no_other_writers only)
   uint64_t reindexed_packs = 0;  // pending packs needed again (or indexed again by a writer)
   uint64_t waiting_packs = 0, waiting_bytes = 0;     // pending, grace period not over
   int64_t next_sweep_ns = 0;                         // earliest time a waiting pack may go

@@ -8,6 +8,7 @@
 #include "repo/format.h"
 #include "repo/index_file.h"
 #include "repo/prune_record.h"
+#include "repo/repair_record.h"
 
 namespace cairn {
 
@@ -428,8 +429,16 @@ Result<RebuildStats> Repository::RebuildIndex(bool from_packs) {
     ++stats.index_files;
     for (const IndexedPack& p : *packs) named.insert(p.pack_id);
   }
+  // Packs repair quarantined hold damaged blobs whose intact copies it stored elsewhere.
+  ASSIGN_OR_RETURN(LoadedRepairRecords repairs, LoadRepairRecords(backend_.get(), *sealer_));
+  for (const std::string& p : repairs.problems) stats.problems.push_back(p);
   std::vector<std::pair<std::string, uint64_t>> pack_names;
   RETURN_IF_ERROR(backend_->List(ObjectType::kData, [&](const std::string& name, uint64_t size) {
+    Result<Id> id = Id::FromHex(name);
+    if (id.ok() && repairs.quarantined.count(*id)) {
+      stats.problems.push_back("pack " + name + ": quarantined by `cairn repair` (left out)");
+      return Status::OK();
+    }
     pack_names.emplace_back(name, size);
     return Status::OK();
   }));

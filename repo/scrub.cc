@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "common/task_group.h"
+#include "repo/repair_record.h"
 #include "repo/walker.h"
 
 namespace cairn {
@@ -113,8 +114,15 @@ class Scrubber {
             "size " + std::to_string(it->second) + " differs from the indexed " + std::to_string(size));
       return Status::OK();
     }));
+    ASSIGN_OR_RETURN(LoadedRepairRecords repairs, LoadRepairRecords(repo_->backend(), repo_->sealer()));
+    for (const std::string& p : repairs.problems) Add(false, "repair record", p);
+    for (const Id& id : repairs.quarantined) quarantined_.insert(id.Hex());
     for (const auto& [name, size] : stored_)
-      if (!indexed.count(name))
+      if (!indexed.count(name) && quarantined_.count(name))
+        Add(false, "pack " + name,
+            "quarantined by `cairn repair` (holds damaged blobs; the intact ones were copied out; "
+            "prune deletes it)");
+      else if (!indexed.count(name))
         Add(false, "pack " + name,
             "not in any index file (left by an interrupted writer; `cairn index rebuild "
             "--from-packs` adopts it, prune will reclaim it)");
@@ -127,7 +135,7 @@ class Scrubber {
   std::vector<PackStatus> ChoosePacks(const ScrubState& state) {
     std::map<Id, uint64_t> stored;
     for (const auto& [name, size] : stored_)
-      if (Result<Id> id = Id::FromHex(name); id.ok()) stored.emplace(*id, size);
+      if (Result<Id> id = Id::FromHex(name); id.ok() && !quarantined_.count(name)) stored.emplace(*id, size);
     std::vector<PackStatus> all = SummarizeScrubState(state, stored, 0, 0).packs;  // ReadsBefore
     std::vector<PackStatus> todo;
     bool budget = options_.budget_bytes > 0 || options_.budget_ns > 0;
@@ -199,7 +207,7 @@ class Scrubber {
     }
     ScrubState next;
     for (const auto& [pack, check] : now->state.packs)
-      if (stored_.count(pack.Hex())) next.packs.emplace(pack, check);
+      if (stored_.count(pack.Hex()) && !quarantined_.count(pack.Hex())) next.packs.emplace(pack, check);
     ScrubState mine;
     mine.packs = checked_;
     mine.written_ns = NowNs();
@@ -312,6 +320,7 @@ class Scrubber {
   ScrubReport report_;  // findings GUARDED_BY(mu_) while packs are read
   std::vector<SnapshotRef> snapshots_;
   std::map<std::string, uint64_t> stored_;
+  std::unordered_set<std::string> quarantined_;  // by repair: never read, never counted damaged
   std::unordered_set<Id> damaged_blobs_, damaged_trees_;  // GUARDED_BY(mu_) while reading
   std::map<Id, PackCheck> checked_;                       // GUARDED_BY(mu_) while reading
   std::chrono::steady_clock::time_point start_;
@@ -386,6 +395,8 @@ Result<ScrubStatus> GetScrubStatus(Repository* repo, int64_t now_ns, int64_t eve
     if (Result<Id> id = Id::FromHex(name); id.ok()) stored.emplace(*id, size);
     return Status::OK();
   }));
+  ASSIGN_OR_RETURN(LoadedRepairRecords repairs, LoadRepairRecords(repo->backend(), repo->sealer()));
+  for (const Id& id : repairs.quarantined) stored.erase(id);
   ASSIGN_OR_RETURN(LoadedScrubState loaded, LoadScrubState(repo->backend(), repo->sealer()));
   ScrubStatus st = SummarizeScrubState(loaded.state, stored, now_ns ? now_ns : NowNs(), every_ns);
   st.problems = std::move(loaded.problems);

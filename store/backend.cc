@@ -15,6 +15,7 @@ const char* ObjectTypeName(ObjectType t) {
     case ObjectType::kScrub: return "scrub state";
     case ObjectType::kPrune: return "prune record";
     case ObjectType::kSweep: return "sweep marker";
+    case ObjectType::kRepair: return "repair record";
   }
   return "unknown";
 }
@@ -30,6 +31,7 @@ const char* ObjectTypeFolder(ObjectType t) {
     case ObjectType::kScrub: return "scrub";
     case ObjectType::kPrune: return "prune";
     case ObjectType::kSweep: return "sweeps";
+    case ObjectType::kRepair: return "repairs";
   }
   return "";
 }
@@ -84,6 +86,7 @@ Status ValidateObjectName(const ObjectName& obj) {
     case ObjectType::kScrub:
     case ObjectType::kPrune:
     case ObjectType::kSweep:
+    case ObjectType::kRepair:
       break;
     default:
       return invalid("unknown object type");

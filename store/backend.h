@@ -25,9 +25,10 @@
 
 namespace cairn {
 
-// kScrub (scrub state), kPrune (pending prune records) and kSweep (sweep markers) are optional v1
-// objects added later (docs/FORMAT.md section 2): readers that predate them never list their folders.
-enum class ObjectType { kConfig, kKey, kData, kIndex, kSnapshot, kLock, kScrub, kPrune, kSweep };
+// kScrub (scrub state), kPrune (pending prune records), kSweep (sweep markers) and kRepair (repair
+// records) are optional v1 objects added later (docs/FORMAT.md section 2): readers that predate
+// them never list their folders.
+enum class ObjectType { kConfig, kKey, kData, kIndex, kSnapshot, kLock, kScrub, kPrune, kSweep, kRepair };
 
 const char* ObjectTypeName(ObjectType t);
 
@@ -65,6 +66,10 @@ class Backend {
                       const std::function<Status(const std::string& name, uint64_t size)>& fn) = 0;
   // Deleting a missing object succeeds.
   virtual Status Delete(const ObjectName& obj) = 0;
+  // Removes the partial objects of Puts that never finished (a writer killed mid-Put) and
+  // returns how many bytes that freed. Only safe when no other process is writing: a running
+  // Put's partial object looks the same. Backends that leave nothing behind return 0.
+  virtual Result<uint64_t> DeleteUnfinishedPuts() { return uint64_t{0}; }
 };
 
 // Opens a repository folder on the local filesystem. The folder must exist and hold a
@@ -95,6 +100,7 @@ class FaultyBackend : public Backend {
   Status List(ObjectType type,
               const std::function<Status(const std::string&, uint64_t)>& fn) override;
   Status Delete(const ObjectName& obj) override;
+  Result<uint64_t> DeleteUnfinishedPuts() override;
   // Puts that counted toward fail_put_after so far (all Puts if fail_put_any_type, else only
   // those of fail_put_type), failed ones included: run once without faults, then retry with
   // fail_put_after = 0 .. puts_seen() - 1 to fail every Put in turn.

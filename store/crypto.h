@@ -72,6 +72,7 @@ enum class SealDomain : uint8_t {
   kIndexFile = 'I',
   kSnapshot = 'S',
   kPruneRecord = 'R',  // likewise optional (FORMAT.md section 2)
+  kRepairRecord = 'Q',  // likewise optional (FORMAT.md section 2)
   kScrubState = 'V',  // an optional v1 object (FORMAT.md section 2); earlier readers never open one
 };
 

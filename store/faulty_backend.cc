@@ -77,6 +77,7 @@ Status FaultyBackend::List(ObjectType type,
 }
 
 Status FaultyBackend::Delete(const ObjectName& obj) { return base_->Delete(obj); }
+Result<uint64_t> FaultyBackend::DeleteUnfinishedPuts() { return base_->DeleteUnfinishedPuts(); }
 
 int FaultyBackend::puts_seen() const { return counters_->puts.load(); }
 

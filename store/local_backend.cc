@@ -243,6 +243,39 @@ class LocalBackend : public Backend {
     return SyncDir(ParentOf(path)).WithContext("delete " + path);
   }
 
+  Result<uint64_t> DeleteUnfinishedPuts() override {
+    std::string folder = Join(root_, kTmpFolder);
+    Dir dir(::opendir(folder.c_str()));
+    if (dir.get() == nullptr) {
+      if (errno == ENOENT) return uint64_t{0};
+      return Status::FromErrno(errno, "list " + folder);
+    }
+    uint64_t freed = 0;
+    for (;;) {
+      errno = 0;
+      struct dirent* e = ::readdir(dir.get());
+      if (e == nullptr) {
+        if (errno != 0) return Status::FromErrno(errno, "list " + folder);
+        break;
+      }
+      std::string_view name = e->d_name;
+      // Only our own temp files: anything else in tmp/ is not ours to remove.
+      if (name.size() <= kTmpSuffix.size() ||
+          name.substr(name.size() - kTmpSuffix.size()) != kTmpSuffix)
+        continue;
+      struct stat st;
+      if (::fstatat(::dirfd(dir.get()), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+          !S_ISREG(st.st_mode))
+        continue;
+      if (::unlinkat(::dirfd(dir.get()), e->d_name, 0) != 0) {
+        if (errno == ENOENT) continue;
+        return Status::FromErrno(errno, "delete " + Join(folder, std::string(name)));
+      }
+      freed += static_cast<uint64_t>(st.st_size);
+    }
+    return freed;
+  }
+
  private:
   std::string PathOf(const ObjectName& obj) const { return Join(root_, obj.ToString()); }
 
