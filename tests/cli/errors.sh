@@ -59,22 +59,7 @@ expect_exit 0 cairn --help
 expect_grep 'snapshot' "$OUT" "--help lists the commands"
 
 # ---------------------------------------------------------------- a damaged pack
-# Flip one byte in the middle of the biggest pack (the one holding victim.bin).
-flip_byte() {
-  "$PYTHON" - "$1" "$2" <<'EOF'
-import sys
-path, where = sys.argv[1], sys.argv[2]
-with open(path, "r+b") as f:
-    f.seek(0, 2)
-    n = f.seek(0, 2) // 2 if where == "middle" else int(where)
-    f.seek(n)
-    b = f.read(1)
-    f.seek(n)
-    f.write(bytes([b[0] ^ 0x01]))
-EOF
-}
-biggest_pack() { find "$1/data" -type f -printf '%s %p\n' | sort -n | tail -n 1 | cut -d' ' -f2; }
-
+# The biggest pack holds victim.bin.
 pack=$(biggest_pack "$R")
 pack_id=$(basename "$pack")
 check "the biggest pack holds victim.bin (> 4 MiB)" test "$(stat -c %s "$pack")" -gt $((4 * MiB))

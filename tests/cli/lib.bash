@@ -18,6 +18,7 @@
 #                             counted as passed while it fails; says so loudly once it passes
 #   json FILE EXPR            prints the Python expression EXPR over j = the JSON in FILE
 #   $PYTHON                   python3, resolved once
+#   snapshot_count REPO, repo_bytes REPO, flip_byte FILE middle|OFFSET, biggest_pack REPO
 #   finish                    prints the closing line and exits
 # Checks record failures and go on; a setup command that fails ends the test (set -e) and
 # is counted as one more failure.
@@ -168,6 +169,23 @@ snapshot_count() {
   "$CAIRN" --repo "$1" --json snapshots >"$T/.count.json"
   json "$T/.count.json" 'len(j)'
 }
+
+# flip_byte FILE middle|OFFSET: damages one byte in place (bit 0 flipped).
+flip_byte() {
+  "$PYTHON" - "$1" "$2" <<'EOF'
+import sys
+path, where = sys.argv[1], sys.argv[2]
+with open(path, "r+b") as f:
+    n = f.seek(0, 2) // 2 if where == "middle" else int(where)
+    f.seek(n)
+    b = f.read(1)
+    f.seek(n)
+    f.write(bytes([b[0] ^ 0x01]))
+EOF
+}
+
+# biggest_pack REPO: the path of the largest pack file.
+biggest_pack() { find "$1/data" -type f -printf '%s %p\n' | sort -n | tail -n 1 | cut -d' ' -f2; }
 
 # repo_bytes REPO: total size of the repository's files.
 repo_bytes() { du -sb "$1" | cut -f1; }
