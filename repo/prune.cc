@@ -36,13 +36,7 @@ Result<std::vector<LoadedRecord>> LoadPruneRecords(Repository* repo) {
   std::sort(names.begin(), names.end());
   std::vector<LoadedRecord> out;
   for (const std::string& name : names) {
-    Result<PruneRecord> r = [&]() -> Result<PruneRecord> {
-      ASSIGN_OR_RETURN(Bytes sealed, repo->backend()->Get({ObjectType::kPrune, name}));
-      ASSIGN_OR_RETURN(Id id, Id::FromHex(name));
-      if (Sha256(sealed) != id) return Status::Corruption("content does not match its name");
-      ASSIGN_OR_RETURN(Bytes plain, repo->sealer().Open(sealed, SealDomain::kPruneRecord));
-      return DecodePruneRecord(plain);
-    }();
+    Result<PruneRecord> r = ReadPruneRecord(repo->backend(), repo->sealer(), name);
     // Pending packs are named by no index file: without the record, they look like orphans and
     // are found again by the next mark, so a damaged record costs time, never data. Still, stop:
     // damage should be looked at before anything is deleted.

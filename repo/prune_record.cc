@@ -43,6 +43,14 @@ Result<PruneRecord> DecodePruneRecord(ByteView plaintext) {
   return r;
 }
 
+Result<PruneRecord> ReadPruneRecord(Backend* backend, const Sealer& sealer, const std::string& name) {
+  ASSIGN_OR_RETURN(Bytes sealed, backend->Get({ObjectType::kPrune, name}));
+  ASSIGN_OR_RETURN(Id id, Id::FromHex(name));
+  if (Sha256(sealed) != id) return Status::Corruption("content does not match its name");
+  ASSIGN_OR_RETURN(Bytes plain, sealer.Open(sealed, SealDomain::kPruneRecord));
+  return DecodePruneRecord(plain);
+}
+
 std::string SweepMarkerName(const SweepMarker& marker) {
   char buf[33];
   std::snprintf(buf, sizeof buf, "%016llx%016llx",

@@ -14,6 +14,8 @@
 
 #include "common/bytes.h"
 #include "common/status.h"
+#include "store/backend.h"
+#include "store/crypto.h"
 
 namespace cairn {
 
@@ -32,6 +34,8 @@ struct PruneRecord {
 
 Bytes EncodePruneRecord(const PruneRecord& record);
 Result<PruneRecord> DecodePruneRecord(ByteView plaintext);
+// Reads prune/<name>, checks its name, opens and decodes it.
+Result<PruneRecord> ReadPruneRecord(Backend* backend, const Sealer& sealer, const std::string& name);
 
 struct SweepMarker {
   int64_t mark_time_ns = 0;

@@ -183,6 +183,14 @@ TEST_F(PruneTest, WriterThatDedupedAgainstMarkedPacksKeepsThemAlive) {
   auto again = BackupPaths(writer.get(), {tmp_ / "src/data"}, BackupOptions{}, nullptr);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(again->snapshot.stats.blobs_added, 0u);
+  // Committed before the sweep, it restores at once, from any client: the writer named the
+  // marked packs it relied on in an index file of its own before writing the snapshot.
+  {
+    auto other = Reopen("cache-other");
+    ASSERT_NE(other, nullptr);
+    ExpectRestores(other.get(), again->snapshot_id, "data");
+    ExpectScrubClean(other.get(), false);
+  }
 
   o.now_ns = t0 + 49 * kHour;
   auto sweep = Prune(repo_.get(), o, nullptr);

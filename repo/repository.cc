@@ -85,12 +85,12 @@ Repository::~Repository() {
 // ---------------------------------------------------------------- writing
 
 Result<bool> Repository::HasBlob(BlobType type, const Id& id) {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    int slot = TypeSlot(type);
-    if (queued_[slot].count(id) || unindexed_[slot].count(id)) return true;
-  }
   ASSIGN_OR_RETURN(std::optional<BlobLocation> loc, index_->Lookup(type, id));
+  std::lock_guard<std::mutex> l(mu_);
+  int slot = TypeSlot(type);
+  if (queued_[slot].count(id) || unindexed_[slot].count(id)) return true;
+  // Remembered for the commit: a prune may drop this pack from the index meanwhile.
+  if (loc) deduped_packs_.insert(loc->pack);
   return loc.has_value();
 }
 
@@ -207,12 +207,67 @@ Result<Id> Repository::SaveSnapshot(const Snapshot& snapshot) {
       if (!packers_[slot]->builder.empty() || !unindexed_packs_.empty())
         return Status::InvalidArgument("SaveSnapshot before Flush");
   }
+  RETURN_IF_ERROR(IndexDedupedPacksMarkedSinceStart());
   RETURN_IF_ERROR(CheckNoSweepSinceStart());
   Bytes sealed;
   sealer_->Seal(EncodeSnapshot(snapshot), SealDomain::kSnapshot, &sealed);
   Id id = Sha256(sealed);
   RETURN_IF_ERROR_CTX(backend_->Put({ObjectType::kSnapshot, id.Hex()}, sealed), "write snapshot");
   return id;
+}
+
+// A prune that marked packs after this session opened the index has dropped them from the index
+// files, and this session may have deduplicated against them: its snapshot would reference
+// blobs no index file names until the sweep indexes them again (a grace period later), and a
+// restore meanwhile would not find them. So before committing, the session names those packs
+// in an index file of its own (rule 4 of docs/FORMAT.md section 13). A sweep that lists index
+// files after this write keeps the packs; one that listed them before left its sweep marker
+// before that, and CheckNoSweepSinceStart, which runs after this, refuses the commit.
+Status Repository::IndexDedupedPacksMarkedSinceStart() {
+  constexpr int64_t kClockSkewNs = 3600ll * 1'000'000'000;
+  std::unordered_set<Id> used;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    used = deduped_packs_;
+  }
+  if (used.empty()) return Status::OK();
+  std::vector<std::string> names;
+  RETURN_IF_ERROR_CTX(backend_->List(ObjectType::kPrune, [&](const std::string& name, uint64_t) {
+    names.push_back(name);
+    return Status::OK();
+  }), "list prune records");
+  std::unordered_set<Id> marked_used;
+  for (const std::string& name : names) {
+    Result<PruneRecord> r = ReadPruneRecord(backend_.get(), *sealer_, name);
+    if (r.status().code() == Code::kNotFound) continue;  // swept meanwhile: the marker check decides
+    if (!r.ok()) {
+      if (r.status().code() != Code::kCorruption) return r.status().WithContext("prune record " + name);
+      // Which packs it marked is unknown: name every pack this session relied on.
+      marked_used = used;
+      break;
+    }
+    if (r->mark_time_ns <= start_time_ns_ - kClockSkewNs) continue;  // our index never had them
+    for (const PrunePack& p : r->packs)
+      if (used.count(p.id)) marked_used.insert(p.id);
+  }
+  if (marked_used.empty()) return Status::OK();
+  std::vector<IndexedPack> packs;
+  for (const Id& id : marked_used) {
+    ObjectName name{ObjectType::kData, id.Hex()};
+    Result<uint64_t> size = backend_->Stat(name);
+    if (size.status().code() == Code::kNotFound)
+      return Status::Locked("a prune deleted pack " + id.ShortHex() + ", which this session deduplicated "
+                            "against, so nothing was committed: run the command again");
+    RETURN_IF_ERROR_CTX(size.status(), "pack " + id.ShortHex());
+    ASSIGN_OR_RETURN_CTX(std::vector<BlobEntry> entries,
+                         ReadPackTrailer(*size, *sealer_, [&](uint64_t off, uint64_t len) {
+                           return backend_->GetRange(name, off, len);
+                         }),
+                         "pack " + id.ShortHex());
+    packs.push_back({id, *size, std::move(entries)});
+  }
+  std::sort(packs.begin(), packs.end(), [](const IndexedPack& a, const IndexedPack& b) { return a.pack_id < b.pack_id; });
+  return WriteIndexFile(std::move(packs)).status().WithContext("index packs a prune marked");
 }
 
 // A prune sweep deletes packs it marked at least a grace period earlier, unless a snapshot

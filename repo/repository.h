@@ -138,6 +138,7 @@ class Repository {
   Status FinishPack(Packer* packer, std::unique_lock<std::mutex>& lock);
   void UploadPack(Bytes bytes, std::vector<BlobEntry> entries);
   Status CheckNoSweepSinceStart();
+  Status IndexDedupedPacksMarkedSinceStart();
   Status LoadIndexFile(const std::string& name);
 
   RepoConfig config_;
@@ -157,6 +158,7 @@ class Repository {
   std::unordered_set<Id> queued_[2];                    // GUARDED_BY(mu_): in open or uploading packs
   std::unordered_map<Id, BlobLocation> unindexed_[2];   // GUARDED_BY(mu_): in durable packs
   std::vector<IndexedPack> unindexed_packs_;            // GUARDED_BY(mu_)
+  std::unordered_set<Id> deduped_packs_;                // GUARDED_BY(mu_): indexed packs HasBlob relied on
   int uploads_in_flight_ = 0;                           // GUARDED_BY(mu_)
   Status sticky_error_;                                 // GUARDED_BY(mu_): a failed pack write
   std::unique_ptr<TaskGroup> uploader_;                 // one thread: hashes and writes packs
