@@ -121,6 +121,11 @@ class Pruner {
         now_(options.now_ns ? options.now_ns : WallNowNs()) {}
 
   Result<PruneReport> Run() {
+    if (options_.grace_ns < kMinPruneGraceNs && !options_.no_other_writers)
+      return Status::InvalidArgument(
+          "a grace period under 2h would make snapshots started since the mark refuse to commit "
+          "(writers allow an hour of clock skew); to free space at once when nothing else writes, "
+          "use --no-other-writers");
     RETURN_IF_ERROR_CTX(repo_->SyncIndex(), "index");
     ASSIGN_OR_RETURN(records_, LoadPruneRecords(repo_));
     ASSIGN_OR_RETURN(LoadedRepairRecords repairs, LoadRepairRecords(repo_->backend(), repo_->sealer()));

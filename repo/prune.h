@@ -26,6 +26,10 @@
 namespace cairn {
 
 inline constexpr int64_t kDefaultPruneGraceNs = 48ll * 3600 * 1'000'000'000;
+// Writers treat marks up to an hour before their start as later than it (clock skew), so a
+// sweep sooner than that after its mark would make sessions that started after the mark refuse
+// to commit. A shorter grace period is refused; `no_other_writers` is the way to free at once.
+inline constexpr int64_t kMinPruneGraceNs = 2ll * 3600 * 1'000'000'000;
 
 struct PruneOptions {
   bool dry_run = false;          // plan and report; change nothing
