@@ -26,7 +26,7 @@ enum class Code {
   kNoSpace,          // ENOSPC / quota: distinct because operators act on it
   kWrongPassword,    // no key file opens with the given password
   kRepoNotFound,     // no repository at the given location
-  kLocked,           // another process holds a lock we need
+  kLocked,           // a concurrent process (a prune's sweep) makes this commit unsafe: retry
   kAborted,          // an input producer failed; nothing was committed
 };
 

@@ -11,7 +11,8 @@
 //
 // Concurrency: RocksDB allows one process to open a database for writing. A
 // second cairn process on the same machine opens it read-only and keeps what it
-// learns in memory, so it never waits for the first.
+// learns in memory. Opening is serialized by index.lock in the cache folder, so
+// the second waits only for the first's open step, never for its backup.
 // Thread safety: all methods may be called concurrently.
 #pragma once
 
