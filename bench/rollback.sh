@@ -109,11 +109,12 @@ for run in $(seq 1 "$RUNS"); do
   break_tree
   "$CAIRN" --repo "$R" --json restore "$SNAP:app" --target "$APP" --in-place --delete --dry-run >"$WORK/plan.json" 2>/dev/null
   B[planned]+="$(jget "$WORK/plan.json" bytes_fetched) "
-  for mode in default no-undo quick; do
+  for mode in default no-undo quick checksum; do
     case $mode in
       default) flags=() ;;
       no-undo) flags=(--no-undo-snapshot) ;;
       quick) flags=(--quick --no-undo-snapshot) ;;
+      checksum) flags=(--checksum --no-undo-snapshot) ;;
     esac
     [[ $mode == default ]] || break_tree
     evict "$R"
@@ -147,7 +148,7 @@ done
 echo
 echo "load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "medians of $RUNS runs"
-for k in default no-undo quick full restic; do
+for k in default no-undo quick checksum full restic; do
   tm=$(tr ' ' '\n' <<<"${T[$k]}" | grep . | median)
   bm=$(tr ' ' '\n' <<<"${B[$k]:-}" | grep . | median || true)
   printf '%-10s %7.2f s  %s bytes from the repository\n' "$k" "$tm" "${bm:--}"

@@ -16,7 +16,7 @@ struct RestoreFlags {
   std::string snapshot, path, target;
   std::vector<std::string> includes;
   bool to_stdout = false, in_place = false, delete_extra = false, dry_run = false, quick = false;
-  bool no_undo = false, verify = false;
+  bool no_undo = false, verify = false, checksum = false;
   int threads = 0;
 };
 
@@ -25,8 +25,9 @@ Status CheckFlags(const RestoreFlags& f) {
     return Status::InvalidArgument("give exactly one of --target DIR or --stdout");
   if (!f.path.empty() && !f.to_stdout)
     return Status::InvalidArgument("a path goes with --stdout; use --include with --target");
-  if (!f.in_place && (f.delete_extra || f.dry_run || f.quick || f.no_undo))
-    return Status::InvalidArgument("--delete, --dry-run, --quick and --no-undo-snapshot go with --in-place");
+  if (!f.in_place && (f.delete_extra || f.dry_run || f.quick || f.no_undo || f.checksum))
+    return Status::InvalidArgument("--delete, --dry-run, --quick, --checksum and --no-undo-snapshot go with --in-place");
+  if (f.quick && f.checksum) return Status::InvalidArgument("--quick and --checksum exclude each other");
   if (f.to_stdout && (f.in_place || f.verify))
     return Status::InvalidArgument("--in-place and --verify go with --target");
   if (f.in_place && !f.includes.empty())
@@ -89,6 +90,7 @@ int RunRestore(const RestoreFlags& f) {
   ro.delete_extra = f.delete_extra;
   ro.dry_run = f.dry_run;
   ro.quick = f.quick;
+  ro.checksum = f.checksum;
   ro.list_changes = f.dry_run;
   options.undo_snapshot = !f.no_undo;
   if (f.in_place && !f.dry_run && f.no_undo)
@@ -116,7 +118,7 @@ int RunRestore(const RestoreFlags& f) {
       j.update({{"dry_run", f.dry_run}, {"unchanged", r->unchanged}, {"metadata", r->metadata},
                 {"deleted", r->deleted}, {"deleted_bytes", r->deleted_bytes},
                 {"bytes_reused", r->bytes_reused}, {"conflicts", r->conflicts},
-                {"stale_temps", r->stale_temps}});
+                {"stale_temps", r->stale_temps}, {"compared", rb->plan.compared + r->compared}});
       if (rb->undo_snapshot) j.update({{"undo_snapshot", rb->undo_snapshot->Hex()}, {"undo_command", undo_cmd}});
     }
     if (f.dry_run) {
@@ -179,6 +181,9 @@ void RegisterRestore(CLI::App& app, int* exit_code) {
   cmd->add_flag("--delete", f->delete_extra, "With --in-place: remove entries that are not in the snapshot");
   cmd->add_flag("--dry-run", f->dry_run, "With --in-place: print what would change, change nothing");
   cmd->add_flag("--quick", f->quick, "With --in-place: trust equal size and mtime instead of comparing content");
+  cmd->add_flag("--checksum", f->checksum,
+                "With --in-place: compare the content of every file, also of files untouched since the "
+                "snapshot read them (same inode and ctime)");
   cmd->add_flag("--no-undo-snapshot", f->no_undo, "With --in-place: do not snapshot the target before changing it");
   cmd->add_flag("--verify", f->verify, "Read written files back from disk and check them against the snapshot");
   cmd->add_option("--threads", f->threads, "Worker threads (default: one per core)");

@@ -48,6 +48,10 @@ struct RestoreOptions {
   // Trust size + mtime equal to the snapshot's as "content matches" instead of comparing
   // chunk ids, except for the paths in `always_compare`.
   bool quick = false;
+  // Without `quick`, a file that is the very inode the snapshot read, untouched since (same
+  // device, inode, ctime, mtime and size), is trusted to match without reading it, as backup
+  // trusts it; `checksum` compares its content all the same.
+  bool checksum = false;
   std::set<std::string> always_compare;
   bool list_changes = false;  // fill RestoreResult::changes
 };
@@ -72,6 +76,9 @@ struct RestoreResult {
   // (without `delete_extra`), leftover temporary files of a killed restore removed.
   uint64_t unchanged = 0, metadata = 0, deleted = 0, deleted_bytes = 0, conflicts = 0;
   uint64_t stale_temps = 0;
+  // Live files read and compared by content (the others matched without reading: `quick`, or
+  // untouched since the snapshot read them).
+  uint64_t compared = 0;
   // Files whose size and mtime match the snapshot's but whose content differs.
   std::vector<std::string> quick_misses;
   uint64_t verified = 0, verify_mismatches = 0;  // with `verify`

@@ -299,6 +299,25 @@ TEST_F(RollbackTest, SameSizeAndMtimeButOtherContentIsFound) {
   EXPECT_EQ(Describe(app_), want);
 }
 
+TEST_F(RollbackTest, FilesUntouchedSinceTheSnapshotAreNotReadUnlessChecksum) {
+  MakeApp();
+  auto snap = SnapshotApp();
+  auto want = Describe(app_);
+  WriteFile(app_ + "/conf/app.yaml", AsBytes("port: 9090\nworkers: 8\n"));
+  RollbackResult r = Roll(snap, Options(true, true));
+  EXPECT_EQ(r.plan.compared, 1u) << "only the file changed since the snapshot is read";
+  EXPECT_EQ(r.applied.files, 1u);
+  EXPECT_EQ(Describe(app_), want);
+
+  WriteFile(app_ + "/conf/app.yaml", AsBytes("port: 9090\nworkers: 8\n"));
+  RollbackOptions o = Options(true);
+  o.restore.checksum = true;
+  r = Roll(snap, o);
+  EXPECT_EQ(r.applied.compared, 5u) << "--checksum reads every file";
+  EXPECT_EQ(r.applied.files, 1u);
+  EXPECT_EQ(Describe(app_), want);
+}
+
 TEST_F(RollbackTest, LiveSymlinkOutOfTheTargetIsNeverFollowed) {
   WriteFile(app_ + "/conf/app.yaml", AsBytes("good"));
   WriteFile(app_ + "/secret", AsBytes("snapshot secret"));
