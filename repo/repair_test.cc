@@ -35,22 +35,10 @@ class RepairTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? r->snapshot : Snapshot{};
   }
-  std::vector<fs::path> Packs() {
-    std::vector<fs::path> out;
-    for (auto& sub : fs::directory_iterator(tmp_ / "repo/data"))
-      for (auto& f : fs::directory_iterator(sub)) out.push_back(f.path());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
   // Flips a byte in the middle of the largest pack (data blobs of a.bin).
   fs::path DamageLargestPack() {
-    std::vector<fs::path> packs = Packs();
-    fs::path victim = *std::max_element(packs.begin(), packs.end(), [](auto& a, auto& b) {
-      return fs::file_size(a) < fs::file_size(b);
-    });
-    Bytes b = testing::ReadFile(victim);
-    b[b.size() / 2] ^= 0x01;
-    testing::WriteFile(victim, b);
+    fs::path victim = testing::LargestPack(tmp_ / "repo");
+    testing::FlipMiddleByte(victim);
     return victim;
   }
   ScrubReport ScrubAll() {
@@ -58,8 +46,6 @@ class RepairTest : public ::testing::Test {
     o.read_data = true;
     auto r = Scrub(repo_.get(), o, nullptr);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
-    if (getenv("DEBUG_SCRUB") && r.ok())
-      for (const auto& f : r->findings) fprintf(stderr, "finding: %s: %s\n", f.object.c_str(), f.problem.c_str());
     return r.ok() ? *r : ScrubReport{};
   }
   // After a repair, a scrub finds no damaged or missing pack: only the blobs the marked

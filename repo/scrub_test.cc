@@ -32,13 +32,7 @@ class ScrubTest : public ::testing::Test {
     if (!backend) backend = std::move(OpenLocalBackend(tmp_ / "repo", false)).value();
     repo_ = std::move(Repository::Open(std::move(backend), "pw", OpenOptions{tmp_ / "cache"})).value();
   }
-  std::vector<fs::path> Packs() {
-    std::vector<fs::path> out;
-    for (auto& sub : fs::directory_iterator(tmp_ / "repo/data"))
-      for (auto& f : fs::directory_iterator(sub)) out.push_back(f.path());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
+  std::vector<fs::path> Packs() { return testing::PackFiles(tmp_ / "repo"); }
   ScrubReport Run(bool read_data) {
     ScrubOptions o;
     o.read_data = read_data;
@@ -69,14 +63,8 @@ TEST_F(ScrubTest, CleanRepositoryHasNoFindings) {
 }
 
 TEST_F(ScrubTest, FlippedByteIsFoundAndNamesTheFile) {
-  std::vector<fs::path> packs = Packs();
-  // The largest pack holds data blobs of a.bin.
-  fs::path victim = *std::max_element(packs.begin(), packs.end(), [](auto& a, auto& b) {
-    return fs::file_size(a) < fs::file_size(b);
-  });
-  Bytes b = testing::ReadFile(victim);
-  b[b.size() / 2] ^= 0x01;
-  testing::WriteFile(victim, b);
+  fs::path victim = testing::LargestPack(tmp_ / "repo");  // holds data blobs of a.bin
+  testing::FlipMiddleByte(victim);
   EXPECT_FALSE(Run(false).damaged());  // structure alone cannot see flipped bytes
   ScrubReport r = Run(true);
   EXPECT_TRUE(r.damaged());
@@ -267,13 +255,9 @@ TEST_F(RotatingScrubTest, ConcurrentStateObjectsMergeNewestFirst) {
 
 TEST_F(RotatingScrubTest, DamageIsFoundAndReportedByEveryRunUntilRepaired) {
   std::vector<fs::path> packs = Packs();
-  fs::path victim = *std::max_element(packs.begin(), packs.end(), [](auto& a, auto& b) {
-    return fs::file_size(a) < fs::file_size(b);
-  });
+  fs::path victim = testing::LargestPack(tmp_ / "repo");
   Bytes good = testing::ReadFile(victim);
-  Bytes bad = good;
-  bad[bad.size() / 2] ^= 0x01;
-  testing::WriteFile(victim, bad);
+  testing::FlipMiddleByte(victim);
   // Runs of one pack each until the damaged pack comes round.
   bool found = false;
   for (size_t i = 0; i < packs.size() && !found; ++i) found = Budget(1, kT0 + static_cast<int64_t>(i)).damaged();

@@ -58,6 +58,29 @@ inline Bytes ReadFile(const std::string& path) {
   return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
+// The pack files of a local repository, sorted by path.
+inline std::vector<fs::path> PackFiles(const std::string& repo_dir) {
+  std::vector<fs::path> out;
+  for (auto& sub : fs::directory_iterator(repo_dir + "/data"))
+    for (auto& f : fs::directory_iterator(sub)) out.push_back(f.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The largest pack: in the tests, one holding data blobs of the biggest file.
+inline fs::path LargestPack(const std::string& repo_dir) {
+  std::vector<fs::path> packs = PackFiles(repo_dir);
+  return *std::max_element(packs.begin(), packs.end(),
+                           [](const fs::path& a, const fs::path& b) { return fs::file_size(a) < fs::file_size(b); });
+}
+
+// Damages a file in place: bit 0 of its middle byte flipped.
+inline void FlipMiddleByte(const fs::path& file) {
+  Bytes b = ReadFile(file.string());
+  b[b.size() / 2] ^= 0x01;
+  WriteFile(file.string(), b);
+}
+
 // Fast test parameters: small chunks and packs so small inputs exercise many of both,
 // and cheap scrypt.
 inline InitOptions TestInitOptions(bool encrypt = true) {
