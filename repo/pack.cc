@@ -136,6 +136,25 @@ Result<std::vector<BlobEntry>> ReadPackTrailer(
   return DecodeTrailer(plain, trailer_off);
 }
 
+bool EnvelopesCoverPack(ByteView pack, const std::vector<BlobEntry>& entries) {
+  if (pack.size() < kPackMagicSize + kPackFooterSize ||
+      std::memcmp(pack.data(), kPackMagic, kPackMagicSize) != 0)
+    return false;
+  uint64_t trailer_len = GetU32LE(pack.data() + pack.size() - kPackFooterSize);
+  if (trailer_len > pack.size() - kPackMagicSize - kPackFooterSize) return false;
+  uint64_t trailer_off = pack.size() - kPackFooterSize - trailer_len;
+  std::vector<std::pair<uint64_t, uint64_t>> spans;
+  spans.reserve(entries.size());
+  for (const BlobEntry& e : entries) spans.emplace_back(e.offset, e.length);
+  std::sort(spans.begin(), spans.end());
+  uint64_t at = kPackMagicSize;
+  for (const auto& [offset, length] : spans) {
+    if (offset != at) return false;
+    at = offset + length;
+  }
+  return at == trailer_off;
+}
+
 Result<Bytes> OpenBlob(const BlobEntry& entry, ByteView envelope, const Sealer& sealer,
                        const IdHasher& hasher) {
   std::string what = "blob " + entry.id.Hex();

@@ -25,6 +25,7 @@ struct BlobEntry {
   uint64_t length = 0;      // envelope length
   uint64_t raw_length = 0;  // plaintext length after decompression
   Compression compression = Compression::kNone;
+  bool operator==(const BlobEntry&) const = default;
 };
 
 SealDomain BlobDomain(BlobType type);
@@ -73,6 +74,14 @@ Result<std::vector<BlobEntry>> ReadPackTrailer(
 
 // Decodes a sealed trailer body (exposed for fuzzing and tests).
 Result<std::vector<BlobEntry>> DecodeTrailer(ByteView plaintext, uint64_t blob_area_end);
+
+// True when the pack's envelopes leave no byte unauthenticated: the leading magic is intact and
+// the trailer's entries tile [8, trailer offset) back to back. `entries` must come from
+// ReadPackTrailer on these bytes (which checked the footer and opened the trailer). Once every
+// listed envelope has also opened and matched its id, every byte of the pack has been verified,
+// and hashing the whole pack against its name would prove nothing more about the data
+// (docs/FORMAT.md 14.2).
+bool EnvelopesCoverPack(ByteView pack, const std::vector<BlobEntry>& entries);
 
 // Opens, decompresses and authenticates one blob given its envelope bytes.
 // Checks that the plaintext hashes to entry.id, so a swapped blob is detected.
