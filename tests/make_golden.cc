@@ -1,6 +1,11 @@
 // make_golden: writes the golden files of repository format v1 (tests/data/format-v1/).
 //
 //   make_golden OUT_DIR [SCRATCH_DIR]
+//   make_golden --records OUT_DIR
+//
+// --records writes only the plaintexts of the optional objects added to version 1 later
+// (prune record, scrub state, repair record; FORMAT.md 13.1-13.3), each only if absent: they
+// are fixed values, so an existing folder gains them without touching its other files.
 //
 // Run once per format version; the files it wrote are committed, and
 // repo/format_golden_test.cc and repo/format_golden_repo_test.cc decode them
@@ -30,7 +35,10 @@
 #include "repo/backup.h"
 #include "repo/index_file.h"
 #include "repo/pack.h"
+#include "repo/prune_record.h"
+#include "repo/repair_record.h"
 #include "repo/repository.h"
+#include "repo/scrub_state.h"
 #include "repo/snapshot.h"
 #include "repo/tree.h"
 #include "repo/walker.h"
@@ -619,9 +627,49 @@ std::string WriteUnencryptedRepository(const std::string& out, const std::string
 }  // namespace
 }  // namespace cairn
 
+namespace cairn {
+
+// The optional record objects of FORMAT.md 13.1-13.3, as plaintexts of fixed values.
+void WriteRecordPlaintexts(const std::string& out) {
+  PruneRecord prune;
+  prune.mark_time_ns = kBaseTimeNs + 5 * kSecond;
+  prune.grace_ns = 48 * 3600 * kSecond;
+  prune.packs = {PrunePack{FixedId(0x10), 16777229}, PrunePack{FixedId(0x30), 300}};
+
+  ScrubState scrub;
+  scrub.written_ns = kBaseTimeNs + 7 * kSecond;
+  scrub.run_bytes = 3790000000;
+  scrub.run_ns = 4100000000;
+  scrub.packs[FixedId(0x10)] = PackCheck{kBaseTimeNs + 6 * kSecond, false};
+  scrub.packs[FixedId(0x50)] = PackCheck{kBaseTimeNs - 86400 * kSecond, true};
+
+  RepairRecord repair;
+  repair.time_ns = kBaseTimeNs + 9 * kSecond;
+  repair.quarantined = {PrunePack{FixedId(0x50), 4096}};
+  repair.damaged = {DamagedSnapshot{FixedId(0x70), 2, 3, {"app/a.bin", "app/h\xc3\xb4te/b", "db"}},
+                    DamagedSnapshot{FixedId(0x90), 1, 0, {}}};
+
+  const std::pair<std::string, Bytes> files[] = {
+      {"prune_record.bin", EncodePruneRecord(prune)},
+      {"scrub_state.bin", EncodeScrubState(scrub)},
+      {"repair_record.bin", EncodeRepairRecord(repair)},
+  };
+  for (const auto& [name, bytes] : files) {
+    if (fs::exists(out + "/" + name)) Die(out + "/" + name + " exists; golden files are never rewritten");
+    WriteBytes(out + "/" + name, bytes);
+  }
+}
+
+}  // namespace cairn
+
 int main(int argc, char** argv) {
+  if (argc == 3 && std::string(argv[1]) == "--records") {
+    cairn::WriteRecordPlaintexts(argv[2]);
+    std::cout << "wrote record golden files to " << argv[2] << "\n";
+    return 0;
+  }
   if (argc < 2 || argc > 3) {
-    std::cerr << "usage: make_golden OUT_DIR [SCRATCH_DIR]\n";
+    std::cerr << "usage: make_golden OUT_DIR [SCRATCH_DIR] | make_golden --records OUT_DIR\n";
     return 2;
   }
   std::string out = argv[1];
