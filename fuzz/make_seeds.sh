@@ -33,6 +33,9 @@ for v in "$data"/format-v*; do
   for pack in "$v"/repo*/data/*/*; do
     [ "$(stat -c %s "$pack")" -le 32768 ] && seed envelope_fuzz "$pack"
   done
+  seed prune_record_fuzz "$v"/prune_record.bin
+  seed scrub_state_fuzz "$v"/scrub_state.bin
+  seed repair_record_fuzz "$v"/repair_record.bin
   seed config_fuzz "$v"/repo*/config
   seed key_file_fuzz "$v"/repo*/keys/*
 done

@@ -13,7 +13,8 @@ shift $(($# > 2 ? 2 : $#))
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(bytes_fuzz tree_fuzz snapshot_fuzz index_file_fuzz trailer_fuzz envelope_fuzz
-           pack_fuzz key_file_fuzz config_fuzz restore_fuzz)
+           pack_fuzz key_file_fuzz config_fuzz restore_fuzz prune_record_fuzz scrub_state_fuzz
+           repair_record_fuzz)
 fi
 
 # Largest input worth trying per target: a little above the biggest seed or useful structure.
