@@ -63,6 +63,7 @@ Status Restorer::RestoreTreeInPlace(const Id& tree_id, DirCtx* dir) {
       live.erase(it);
     }
     RETURN_IF_ERROR(InPlaceEntry(dir, node, path, st, &hashed[i]));
+    if (Stopping()) return Status::OK();
   }
   // What is left is not in the snapshot.
   for (const auto& entry : live) {
@@ -83,6 +84,7 @@ Status Restorer::RestoreTreeInPlace(const Id& tree_id, DirCtx* dir) {
       result_.deleted_bytes += count.bytes;
     }
     Change(path, "delete", count.bytes);
+    if (Stopping()) return Status::OK();
   }
   return Status::OK();
 }

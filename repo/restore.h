@@ -45,6 +45,9 @@ struct RestoreOptions {
   bool in_place = false;
   bool delete_extra = false;  // remove entries that are not in the snapshot
   bool dry_run = false;       // plan and count only; change nothing
+  // With dry_run: stop at the first difference. Enough to decide whether a rollback changes
+  // anything (and so needs its pre-rollback snapshot) without comparing the whole tree twice.
+  bool stop_at_first_change = false;
   // Trust size + mtime equal to the snapshot's as "content matches" instead of comparing
   // chunk ids, except for the paths in `always_compare`.
   bool quick = false;

@@ -137,6 +137,7 @@ class Restorer {
   Result<LocalSource> HashLiveFile(int dirfd, const std::string& name, const struct stat& st);
 
   bool QuickMatch(const struct stat& st, const Node& node, const std::string& path) const;
+  bool Stopping() const { return options_.dry_run && options_.stop_at_first_change && result_.changed(); }
 
   Status InPlaceEntry(DirCtx* dir, const Node& node, const std::string& path,
                       std::optional<struct stat> st, std::optional<Result<LocalSource>>* hashed);

@@ -42,8 +42,11 @@ Result<RollbackResult> RollBack(Repository* repo, const Snapshot& snapshot, cons
     return result;
   }
 
+  // Only to decide whether anything changes: the apply below compares again, in the operator's
+  // mode, so a full plan would read every changed file one more time.
   RestoreOptions plan_options = options.restore;
   plan_options.dry_run = true;
+  plan_options.stop_at_first_change = true;
   plan_options.verify = false;
   ASSIGN_OR_RETURN(result.plan, RestoreToDir(repo, snapshot, plan_options, reporter));
   if (!result.plan.changed()) {
@@ -70,14 +73,7 @@ Result<RollbackResult> RollBack(Repository* repo, const Snapshot& snapshot, cons
     reporter->Notice(options.restore.target,
                      "pre-rollback snapshot " + undo.snapshot_id.Hex() + " keeps the tree as it was");
 
-  // The dry run compared content; files it found equal and whose size and mtime still match
-  // are not read again. Those it found different despite equal size and mtime are.
-  RestoreOptions apply = options.restore;
-  if (!apply.quick) {
-    apply.quick = true;
-    apply.always_compare.insert(result.plan.quick_misses.begin(), result.plan.quick_misses.end());
-  }
-  ASSIGN_OR_RETURN(result.applied, RestoreToDir(repo, snapshot, apply, reporter));
+  ASSIGN_OR_RETURN(result.applied, RestoreToDir(repo, snapshot, options.restore, reporter));
   return result;
 }
 

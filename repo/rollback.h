@@ -1,10 +1,10 @@
 // Rollback: an in-place restore that first keeps the tree as it stands.
 //
-// Order: a dry run plans the restore (and compares content, unless `quick`); if it would change
-// anything, the target is backed up as a pre-rollback snapshot (tags "pre-rollback" and
-// "rollback-to:<short id>") and only then is the plan applied, so the broken state is kept for
-// forensics and the rollback is undone by restoring that snapshot the same way. The apply pass
-// trusts the dry run's comparison for files whose size and mtime did not move since.
+// Order: a dry run looks for the first difference (comparing as the restore will); if there is
+// one, the target is backed up as a pre-rollback snapshot (tags "pre-rollback" and
+// "rollback-to:<short id>") and only then is the restore run, so the broken state is kept for
+// forensics and the rollback is undone by restoring that snapshot the same way. When nothing
+// differs the dry run has compared everything, and nothing is written at all.
 // A partial pre-rollback snapshot (some entries unreadable) stops the rollback before any change.
 #pragma once
 
@@ -21,8 +21,10 @@ struct RollbackOptions {
 };
 
 struct RollbackResult {
-  RestoreResult plan;     // the dry run (absent when there was no undo snapshot to decide on)
-  RestoreResult applied;  // what was done (the plan again with restore.dry_run)
+  // The dry run, stopped at its first difference (absent when there was no undo snapshot to
+  // decide on); complete when nothing differs.
+  RestoreResult plan;
+  RestoreResult applied;  // what was done (the plan itself with restore.dry_run)
   std::optional<Id> undo_snapshot;
   std::string undo_root;  // the name of the target's entry in the undo snapshot
 };

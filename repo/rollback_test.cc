@@ -299,6 +299,29 @@ TEST_F(RollbackTest, SameSizeAndMtimeButOtherContentIsFound) {
   EXPECT_EQ(Describe(app_), want);
 }
 
+// The dry run only decides whether a pre-rollback snapshot is needed: it stops at the first
+// difference, and the restore that follows compares (and rolls back) everything.
+TEST_F(RollbackTest, DryRunStopsAtTheFirstDifferenceTheRestoreDoesTheRest) {
+  MakeApp();
+  auto snap = SnapshotApp();
+  auto want = Describe(app_);
+  WriteFile(app_ + "/conf/app.yaml", AsBytes("port: 9090\nworkers: 8\n"));
+  WriteFile(app_ + "/src/main.c", AsBytes("int main() { return 1; }\n"));
+  WriteFile(app_ + "/src/extra.c", AsBytes("/* added */\n"));
+  RollbackResult r = Roll(snap, Options(true, true));
+  ASSERT_TRUE(r.undo_snapshot);
+  EXPECT_EQ(r.plan.files + r.plan.deleted, 1u) << "the dry run stopped at its first difference";
+  EXPECT_EQ(r.applied.files, 2u);
+  EXPECT_EQ(r.applied.deleted, 1u);
+  EXPECT_EQ(Describe(app_), want);
+
+  // Nothing differs: the dry run compares everything, and no pre-rollback snapshot is taken.
+  RollbackResult again = Roll(snap, Options(true, true));
+  EXPECT_FALSE(again.undo_snapshot);
+  EXPECT_FALSE(again.applied.changed());
+  EXPECT_EQ(again.applied.unchanged, 6u);  // five files and the symlink
+}
+
 TEST_F(RollbackTest, FilesUntouchedSinceTheSnapshotAreNotReadUnlessChecksum) {
   MakeApp();
   auto snap = SnapshotApp();
