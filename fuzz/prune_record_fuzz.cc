@@ -14,11 +14,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(again.ok());
     FUZZ_CHECK(again->mark_time_ns == marker->mark_time_ns && again->sweep_time_ns == marker->sweep_time_ns);
   }
-  Result<PruneRecord> record = DecodePruneRecord(FuzzInput(data, size));
-  if (!record.ok()) return 0;
-  Bytes encoded = EncodePruneRecord(*record);
-  Result<PruneRecord> again = DecodePruneRecord(encoded);
-  FUZZ_CHECK(again.ok());
-  FUZZ_CHECK(EncodePruneRecord(*again) == encoded);
+  CheckReencodes(DecodePruneRecord(FuzzInput(data, size)), DecodePruneRecord, EncodePruneRecord);
   return 0;
 }

@@ -6,11 +6,6 @@
 using namespace cairn;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  Result<RepairRecord> record = DecodeRepairRecord(FuzzInput(data, size));
-  if (!record.ok()) return 0;
-  Bytes encoded = EncodeRepairRecord(*record);
-  Result<RepairRecord> again = DecodeRepairRecord(encoded);
-  FUZZ_CHECK(again.ok());
-  FUZZ_CHECK(EncodeRepairRecord(*again) == encoded);
+  CheckReencodes(DecodeRepairRecord(FuzzInput(data, size)), DecodeRepairRecord, EncodeRepairRecord);
   return 0;
 }
