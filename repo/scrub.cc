@@ -300,11 +300,11 @@ class Scrubber {
     size_t indexed = it == indexed_blobs_.end() ? 0 : it->second;
     if (agreeing == indexed) return Status::OK();
     // Rare, so one more pass over the index to name the blobs (and through them the files).
-    std::unordered_map<Id, const BlobEntry*> listed;
-    for (const BlobEntry& e : trailer) listed.emplace(e.id, &e);
+    std::map<std::pair<BlobType, Id>, const BlobEntry*> listed;  // a tree and a data blob may share an id
+    for (const BlobEntry& e : trailer) listed.emplace(std::make_pair(e.type, e.id), &e);
     RETURN_IF_ERROR(repo_->index()->ForEachBlob([&](const BlobLocation& loc) {
       if (loc.pack != pack) return Status::OK();
-      auto t = listed.find(loc.entry.id);
+      auto t = listed.find(std::make_pair(loc.entry.type, loc.entry.id));
       if (t != listed.end() && *t->second == loc.entry) return Status::OK();
       std::lock_guard<std::mutex> l(mu_);
       (loc.entry.type == BlobType::kTree ? damaged_trees_ : damaged_blobs_).insert(loc.entry.id);
