@@ -93,6 +93,9 @@ class RocksIndex : public Index {
         ASSIGN_OR_RETURN(BlobLocation loc, DecodeLocation(type, id, it->second));
         return std::optional<BlobLocation>(loc);
       }
+      // Cleared: the shared database's rows may name packs a prune has deleted since. Trusting
+      // one would let a writer deduplicate against a pack that is gone (as Scan already knows).
+      if (cleared_) return std::optional<BlobLocation>();
     }
     std::string value;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, &value);

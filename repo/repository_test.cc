@@ -272,5 +272,31 @@ TEST_F(RepositoryTest, TwoWritersOnOneMachineBothSucceed) {
   EXPECT_EQ(Restore(b->get(), ra->snapshot), da);
 }
 
+// A process that shares another's index database read-only, and finds that an index file has
+// gone since that database was synced (a prune dropped and deleted a pack), must not trust the
+// database's rows: deduplicating against them would commit a snapshot whose data is gone.
+TEST_F(RepositoryTest, SharedIndexClearedByAPruneIsNotTrusted) {
+  Bytes data = RandomData(1 << 20, 21);
+  {
+    auto first = OpenRepo();
+    ASSERT_TRUE(first.ok());
+    ASSERT_TRUE(Stream(first->get(), data, "old.dump").ok());
+  }  // closed: its rows are in the database's files, where a read-only opener sees them
+  auto a = OpenRepo();  // holds the index database
+  ASSERT_TRUE(a.ok());
+  // What prune does to unreferenced data, done by hand: the snapshot, its index file and its
+  // packs go away; the database `a` holds still has their rows.
+  for (const char* folder : {"snapshots", "index", "data"})
+    for (const auto& e : std::filesystem::recursive_directory_iterator(std::filesystem::path(tmp_ / "repo") / folder))
+      if (e.is_regular_file()) std::filesystem::remove(e.path());
+
+  auto b = OpenRepo();  // shares the database read-only, and clears it: an index file vanished
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  auto r = Stream(b->get(), data, "new.dump");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_GT(r->snapshot.stats.blobs_added, 1u) << "the data was stored again, not deduplicated";
+  EXPECT_EQ(Restore(b->get(), r->snapshot), data);
+}
+
 }  // namespace
 }  // namespace cairn
