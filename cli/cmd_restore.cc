@@ -115,10 +115,11 @@ int RunRestore(const RestoreFlags& f) {
                         {"symlinks", r->symlinks}, {"bytes", r->bytes}, {"damaged", r->damaged},
                         {"failed", r->failed}, {"bytes_fetched", r->bytes_fetched}};
     if (f.in_place) {
+      // Files read to compare, in both passes; when nothing changed the dry run is the result.
       j.update({{"dry_run", f.dry_run}, {"unchanged", r->unchanged}, {"metadata", r->metadata},
                 {"deleted", r->deleted}, {"deleted_bytes", r->deleted_bytes},
                 {"bytes_reused", r->bytes_reused}, {"conflicts", r->conflicts},
-                {"stale_temps", r->stale_temps}, {"compared", rb->plan.compared + r->compared}});
+                {"stale_temps", r->stale_temps}, {"compared", (rb->undo_snapshot ? rb->plan.compared : 0) + r->compared}});
       if (rb->undo_snapshot) j.update({{"undo_snapshot", rb->undo_snapshot->Hex()}, {"undo_command", undo_cmd}});
     }
     if (f.dry_run) {

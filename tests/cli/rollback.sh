@@ -66,6 +66,9 @@ check "the pre-rollback snapshot is tagged" test "$(json "$OUT" '[s["tags"] for 
 expect_exit 0 cairn --repo "$R" restore "$good:app" --target "$A" --in-place --delete
 expect_grep 'already matches' "$OUT" "a second rollback finds nothing to do"
 check "and takes no second pre-rollback snapshot" test "$(snapshot_count "$R")" = 2
+expect_exit 0 cairn --repo "$R" --json restore "$good:app" --target "$A" --in-place --delete --checksum
+check "with nothing to do, --checksum reads each file once" \
+  test "$(json "$OUT" 'j["compared"]')" = "$(find "$A" -type f | wc -l)"
 
 # ------------------------------------------------------------------ undo
 # shellcheck disable=SC2086
