@@ -99,8 +99,7 @@ std::vector<std::optional<Result<LocalSource>>> Restorer::HashLiveFiles(
     const Node& node = nodes[i];
     auto it = live.find(node.name);
     if (node.type != NodeType::kFile || it == live.end() || !S_ISREG(it->second.st_mode)) continue;
-    std::string path = dir.path.empty() ? node.name : dir.path + "/" + node.name;
-    if (QuickMatch(it->second, node, path)) continue;
+    if (QuickMatch(it->second, node)) continue;
     ++result_.compared;
     out[i].emplace(Status::IOError("not hashed"));
     std::optional<Result<LocalSource>>* slot = &out[i];
@@ -131,9 +130,8 @@ Result<LocalSource> Restorer::HashLiveFile(int dirfd, const std::string& name, c
   return src;
 }
 
-bool Restorer::QuickMatch(const struct stat& st, const Node& node, const std::string& path) const {
-  if (static_cast<uint64_t>(st.st_size) != node.size || TimespecNs(st.st_mtim) != node.mtime_ns ||
-      options_.always_compare.count(path))
+bool Restorer::QuickMatch(const struct stat& st, const Node& node) const {
+  if (static_cast<uint64_t>(st.st_size) != node.size || TimespecNs(st.st_mtim) != node.mtime_ns)
     return false;
   if (options_.quick) return true;
   if (options_.checksum) return false;
@@ -243,9 +241,6 @@ Status Restorer::InPlaceFile(DirCtx* dir, const Node& node, const std::string& p
     same_content = src->chunks.size() == node.content.size();
     for (size_t i = 0; same_content && i < node.content.size(); ++i)
       same_content = src->chunks[i].id == node.content[i];
-    if (!same_content && static_cast<uint64_t>(st.st_size) == node.size &&
-        TimespecNs(st.st_mtim) == node.mtime_ns)
-      result_.quick_misses.push_back(path);
   }
   const bool metadata_matches = MetadataMatches(st, node, options_.restore_owner);
   if (same_content && metadata_matches) {

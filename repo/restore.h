@@ -18,7 +18,6 @@
 // pre-rollback snapshot on top.
 #pragma once
 
-#include <set>
 #include <string>
 #include <vector>
 
@@ -49,13 +48,12 @@ struct RestoreOptions {
   // anything (and so needs its pre-rollback snapshot) without comparing the whole tree twice.
   bool stop_at_first_change = false;
   // Trust size + mtime equal to the snapshot's as "content matches" instead of comparing
-  // chunk ids, except for the paths in `always_compare`.
+  // chunk ids.
   bool quick = false;
   // Without `quick`, a file that is the very inode the snapshot read, untouched since (same
   // device, inode, ctime, mtime and size), is trusted to match without reading it, as backup
   // trusts it; `checksum` compares its content all the same.
   bool checksum = false;
-  std::set<std::string> always_compare;
   bool list_changes = false;  // fill RestoreResult::changes
 };
 
@@ -82,8 +80,6 @@ struct RestoreResult {
   // Live files read and compared by content (the others matched without reading: `quick`, or
   // untouched since the snapshot read them).
   uint64_t compared = 0;
-  // Files whose size and mtime match the snapshot's but whose content differs.
-  std::vector<std::string> quick_misses;
   uint64_t verified = 0, verify_mismatches = 0;  // with `verify`
   std::vector<PlannedChange> changes;            // with `list_changes`
 

@@ -136,7 +136,7 @@ class Restorer {
   // descriptors may be open) and reopened only if its chunks are reused.
   Result<LocalSource> HashLiveFile(int dirfd, const std::string& name, const struct stat& st);
 
-  bool QuickMatch(const struct stat& st, const Node& node, const std::string& path) const;
+  bool QuickMatch(const struct stat& st, const Node& node) const;
   bool Stopping() const { return options_.dry_run && options_.stop_at_first_change && result_.changed(); }
 
   Status InPlaceEntry(DirCtx* dir, const Node& node, const std::string& path,
