@@ -8,6 +8,6 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config ca-certificates \
   librocksdb-dev libzstd-dev libssl-dev libcli11-dev nlohmann-json3-dev \
-  libgtest-dev libgmock-dev libbenchmark-dev python3 clang >/dev/null
+  libgtest-dev libgmock-dev libbenchmark-dev libkeyutils-dev python3 clang >/dev/null
 # libFuzzer and the sanitizer runtimes for the fuzz targets (fuzz/): only recommended by clang.
 $SUDO apt-get install -y -qq --no-install-recommends libclang-rt-dev >/dev/null

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "repo/key_cache.h"
 #include "repo/walker.h"
 
 namespace cairn::cli {
@@ -119,12 +120,23 @@ Result<std::unique_ptr<Repository>> OpenRepository() {
   Result<Bytes> config = backend->Get({ObjectType::kConfig, ""});
   if (!config.ok()) return Status::RepoNotFound("no repository at " + backend->Location());
   ASSIGN_OR_RETURN(RepoConfig parsed, RepoConfig::Decode(*config));
+  OpenOptions options;
+  options.cache_dir = CacheDir();
+  if (parsed.encrypted && !Globals().no_key_cache) {
+    // `cairn key unlock` left the key in the keyring. The config's MAC proves it is this
+    // repository's; one that is not (a stale entry) is passed over for the password.
+    std::optional<MasterKey> key = CachedMasterKey(parsed.id);
+    if (key && RepoConfig::Verify(*config, RepoConfig::MacKey(key->encryption_key)).ok()) {
+      ASSIGN_OR_RETURN(std::unique_ptr<Repository> repo,
+                       Repository::OpenWithKey(std::move(backend), *key, options));
+      PrintNewWarnings(repo.get());
+      return repo;
+    }
+  }
   std::string password;
   if (parsed.encrypted) {
     ASSIGN_OR_RETURN(password, ReadPassword(false));
   }
-  OpenOptions options;
-  options.cache_dir = CacheDir();
   ASSIGN_OR_RETURN(std::unique_ptr<Repository> repo,
                    Repository::Open(std::move(backend), password, options));
   PrintNewWarnings(repo.get());

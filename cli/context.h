@@ -19,6 +19,7 @@ struct GlobalOptions {
   std::string cache_dir;  // --cache-dir or CAIRN_CACHE_DIR
   bool json = false;
   bool quiet = false;
+  bool no_key_cache = false;  // --no-key-cache: ask for the password even if a key is cached
 };
 
 GlobalOptions& Globals();
@@ -101,5 +102,6 @@ void RegisterStats(CLI::App& app, int* exit_code);
 void RegisterRepair(CLI::App& app, int* exit_code);
 void RegisterDiff(CLI::App& app, int* exit_code);
 void RegisterDemo(CLI::App& app, int* exit_code);
+void RegisterKey(CLI::App& app, int* exit_code);
 
 }  // namespace cairn::cli

@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
                  "Folder for the local index (or CAIRN_CACHE_DIR; default ~/.cache/cairn)");
   app.add_flag("--json", g.json, "Machine-readable output");
   app.add_flag("-q,--quiet", g.quiet, "Only errors");
+  app.add_flag("--no-key-cache", g.no_key_cache,
+               "Derive the key from the password even if `cairn key unlock` cached it");
   int exit_code = kExitOk;
   RegisterInit(app, &exit_code);
   RegisterSnapshot(app, &exit_code);
@@ -32,6 +34,7 @@ int main(int argc, char** argv) {
   RegisterRepair(app, &exit_code);
   RegisterDiff(app, &exit_code);
   RegisterDemo(app, &exit_code);
+  RegisterKey(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

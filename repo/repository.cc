@@ -57,10 +57,29 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<Backend> ba
       return Status::RepoNotFound("no repository at " + backend->Location());
     return config_bytes.status().WithContext("read config");
   }
-  std::unique_ptr<Repository> repo(new Repository());
-  ASSIGN_OR_RETURN(repo->config_, RepoConfig::Decode(*config_bytes));
   ASSIGN_OR_RETURN(MasterKey key, LoadMasterKey(backend.get(), password));
-  RETURN_IF_ERROR(RepoConfig::Verify(*config_bytes, RepoConfig::MacKey(key.encryption_key)));
+  return OpenConfigured(std::move(backend), *config_bytes, key, options);
+}
+
+Result<std::unique_ptr<Repository>> Repository::OpenWithKey(std::unique_ptr<Backend> backend,
+                                                            const MasterKey& key,
+                                                            const OpenOptions& options) {
+  Result<Bytes> config_bytes = backend->Get(ConfigName());
+  if (!config_bytes.ok()) {
+    if (config_bytes.status().code() == Code::kNotFound)
+      return Status::RepoNotFound("no repository at " + backend->Location());
+    return config_bytes.status().WithContext("read config");
+  }
+  return OpenConfigured(std::move(backend), *config_bytes, key, options);
+}
+
+Result<std::unique_ptr<Repository>> Repository::OpenConfigured(std::unique_ptr<Backend> backend,
+                                                               ByteView config_bytes,
+                                                               const MasterKey& key,
+                                                               const OpenOptions& options) {
+  std::unique_ptr<Repository> repo(new Repository());
+  ASSIGN_OR_RETURN(repo->config_, RepoConfig::Decode(config_bytes));
+  RETURN_IF_ERROR(RepoConfig::Verify(config_bytes, RepoConfig::MacKey(key.encryption_key)));
   repo->backend_ = std::move(backend);
   repo->id_key_ = key.id_key;
   repo->hasher_ = std::make_unique<IdHasher>(key.id_key);

@@ -80,6 +80,11 @@ class Repository {
   static Result<std::unique_ptr<Repository>> Open(std::unique_ptr<Backend> backend,
                                                   std::string_view password,
                                                   const OpenOptions& options);
+  // Opens with a master key already at hand (a cached one). The config's MAC proves the key is
+  // this repository's: kCorruption otherwise.
+  static Result<std::unique_ptr<Repository>> OpenWithKey(std::unique_ptr<Backend> backend,
+                                                         const MasterKey& key,
+                                                         const OpenOptions& options);
   ~Repository();
 
   const RepoConfig& config() const { return config_; }
@@ -134,6 +139,10 @@ class Repository {
 
  private:
   Repository() = default;
+  static Result<std::unique_ptr<Repository>> OpenConfigured(std::unique_ptr<Backend> backend,
+                                                            ByteView config_bytes,
+                                                            const MasterKey& key,
+                                                            const OpenOptions& options);
   struct Packer;
   Status FinishPack(Packer* packer, std::unique_lock<std::mutex>& lock);
   void UploadPack(Bytes bytes, std::vector<BlobEntry> entries);
