@@ -64,6 +64,7 @@ class Archiver {
         reporter_(reporter),
         selection_(options.selection),
         before_read_(options.before_read_for_test),
+        record_live_files_(options.record_live_files),
         threads_(options.threads > 0 ? options.threads : DefaultThreads()),
         pool_(threads_, 2 * threads_) {}
 
@@ -296,6 +297,8 @@ class Archiver {
     RETURN_IF_ERROR(Drain());
     for (size_t i = 0; i < pending.size(); ++i)
       tree.nodes[pending_node[i]].content.assign(pending[i]->begin(), pending[i]->end());
+    if (record_live_files_)
+      for (const Node& node : tree.nodes) record_live_files_->Add(node);
     return SaveTree(std::move(tree));
   }
 
@@ -334,6 +337,7 @@ class Archiver {
       RETURN_IF_ERROR(Drain());
       if (!node) continue;
       if (!pending.empty()) node->content.assign(pending[0]->begin(), pending[0]->end());
+      if (record_live_files_) record_live_files_->Add(*node);
       root.nodes.push_back(std::move(*node));
     }
     return root;
@@ -393,6 +397,7 @@ class Archiver {
   Reporter* reporter_;
   const Selection& selection_;
   std::function<void(const std::string&)> before_read_;
+  KnownLiveFiles* record_live_files_;  // may be null
   std::string root_;  // the backed-up path being walked, absolute
   dev_t root_dev_ = 0;
   uint64_t excluded_ = 0, changed_during_read_ = 0;

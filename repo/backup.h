@@ -13,6 +13,7 @@
 #include "common/io.h"
 #include "common/status.h"
 #include "repo/exclude.h"
+#include "repo/inplace.h"
 #include "repo/reporter.h"
 #include "repo/repository.h"
 
@@ -31,6 +32,9 @@ struct BackupOptions {
   bool force = false;
   // What is backed up below each path: excludes, marker files, one file system.
   Selection selection;
+  // If set, every regular file backed up (read, or taken over from the parent) is recorded here
+  // with its content ids: the in-place restore of a rollback then need not hash it again.
+  KnownLiveFiles* record_live_files = nullptr;
   // Tests only: called with a file's path after it is opened and its size and mtime taken,
   // before it is read (to change the file under the reader).
   std::function<void(const std::string& path)> before_read_for_test;

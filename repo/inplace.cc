@@ -122,4 +122,25 @@ bool SameVersion(const struct stat& before, const struct stat& now) {
          Ns(before.st_mtim) == Ns(now.st_mtim) && Ns(before.st_ctim) == Ns(now.st_ctim);
 }
 
+void KnownLiveFiles::Add(const Node& node) {
+  if (node.type != NodeType::kFile || (node.flags & kNodeChangedDuringRead) || node.inode == 0) return;
+  std::lock_guard<std::mutex> l(mu_);
+  files_[Key{node.device, node.inode}] = Version{node.size, node.mtime_ns, node.ctime_ns, node.content};
+}
+
+const std::vector<Id>* KnownLiveFiles::Find(const struct stat& st) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = files_.find(Key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)});
+  if (it == files_.end()) return nullptr;
+  const Version& v = it->second;
+  if (v.size != static_cast<uint64_t>(st.st_size) || v.mtime_ns != Ns(st.st_mtim) || v.ctime_ns != Ns(st.st_ctim))
+    return nullptr;
+  return &v.content;
+}
+
+size_t KnownLiveFiles::size() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return files_.size();
+}
+
 }  // namespace cairn

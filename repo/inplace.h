@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 
 #include <map>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <string_view>
 #include <vector>
 
@@ -46,5 +48,38 @@ Result<int> OpenLiveFile(int dirfd, const std::string& name, const struct stat& 
 
 // True if stat `now` shows the same content version as `before` (size, mtime, ctime).
 bool SameVersion(const struct stat& before, const struct stat& now);
+
+// What a backup learned of the live files it read or took over: each file's content ids by
+// device and inode, with the size, mtime and ctime they belong to. A rollback's pre-rollback
+// snapshot fills it and the in-place restore after it reads it, so a changed file is chunked and
+// hashed once, not twice. A file found with another size, mtime or ctime is not known: the
+// kernel moves ctime on every change and nothing in user space sets it back, so an entry can
+// only ever describe the very version it was made from (the same proof backup uses to skip
+// unchanged files).
+class KnownLiveFiles {
+ public:
+  // A regular file's node as backup recorded it (stat taken when it was read); nodes flagged
+  // changed-during-read are ignored.
+  void Add(const Node& node);
+  // The content ids of the file `st` describes, if known for exactly this version.
+  const std::vector<Id>* Find(const struct stat& st) const;
+  size_t size() const;
+
+ private:
+  struct Version {
+    uint64_t size = 0;
+    int64_t mtime_ns = 0, ctime_ns = 0;
+    std::vector<Id> content;
+  };
+  struct Key {
+    uint64_t device = 0, inode = 0;
+    bool operator==(const Key& o) const { return device == o.device && inode == o.inode; }
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const { return std::hash<uint64_t>()(k.inode * 1000003 ^ k.device); }
+  };
+  mutable std::mutex mu_;
+  std::unordered_map<Key, Version, KeyHash> files_;  // GUARDED_BY(mu_)
+};
 
 }  // namespace cairn

@@ -118,6 +118,7 @@ std::vector<std::optional<Result<LocalSource>>> Restorer::HashLiveFiles(
 // The live file's chunk ids. The file is closed again (a folder may hold more files than
 // descriptors may be open) and reopened only if its chunks are reused.
 Result<LocalSource> Restorer::HashLiveFile(int dirfd, const std::string& name, const struct stat& st) {
+  if (std::optional<LocalSource> known = KnownLiveFile(st)) return std::move(*known);
   thread_local Bytes scratch;
   LocalSource src;
   ASSIGN_OR_RETURN(src.fd, OpenLiveFile(dirfd, name, st));
@@ -127,6 +128,25 @@ Result<LocalSource> Restorer::HashLiveFile(int dirfd, const std::string& name, c
   src.fd = -1;
   if (!chunks.ok()) return chunks.status().WithContext(name);
   src.chunks = std::move(chunks).value();
+  return src;
+}
+
+// The chunks of a live file the pre-rollback snapshot has just read, without reading it again;
+// nullopt to read it after all.
+std::optional<LocalSource> Restorer::KnownLiveFile(const struct stat& st) {
+  if (!options_.known_live_files) return std::nullopt;
+  const std::vector<Id>* ids = options_.known_live_files->Find(st);
+  if (!ids) return std::nullopt;
+  LocalSource src;
+  src.st = st;
+  uint64_t offset = 0;
+  for (const Id& id : *ids) {
+    Result<BlobLocation> loc = repo_->FindBlob(BlobType::kData, id);
+    if (!loc.ok() || loc->entry.raw_length > UINT32_MAX) return std::nullopt;
+    src.chunks.push_back({id, offset, static_cast<uint32_t>(loc->entry.raw_length)});
+    offset += loc->entry.raw_length;
+  }
+  if (offset != static_cast<uint64_t>(st.st_size)) return std::nullopt;
   return src;
 }
 

@@ -24,6 +24,7 @@
 #include "common/status.h"
 #include "repo/reporter.h"
 #include "repo/fetch_plan.h"
+#include "repo/inplace.h"
 #include "repo/repository.h"
 
 namespace cairn {
@@ -55,6 +56,9 @@ struct RestoreOptions {
   // trusts it; `checksum` compares its content all the same.
   bool checksum = false;
   bool list_changes = false;  // fill RestoreResult::changes
+  // In-place: live files whose content ids are already known (a rollback's pre-rollback snapshot
+  // just read them): compared by those ids instead of being read again.
+  const KnownLiveFiles* known_live_files = nullptr;
 };
 
 // One entry an in-place restore changes (or, in a dry run, would change).

@@ -136,6 +136,8 @@ class Restorer {
   // descriptors may be open) and reopened only if its chunks are reused.
   Result<LocalSource> HashLiveFile(int dirfd, const std::string& name, const struct stat& st);
 
+  std::optional<LocalSource> KnownLiveFile(const struct stat& st);
+
   bool QuickMatch(const struct stat& st, const Node& node) const;
   bool Stopping() const { return options_.dry_run && options_.stop_at_first_change && result_.changed(); }
 

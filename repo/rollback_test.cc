@@ -278,6 +278,69 @@ TEST_F(RollbackTest, PreRollbackSnapshotRestoresTheBrokenStateByteForByte) {
   EXPECT_TRUE(back.undo_snapshot) << "undoing is a rollback too, and keeps what it replaces";
 }
 
+// The pre-rollback snapshot has just read the changed files: the restore compares them by the
+// ids it found instead of reading them again, and still rebuilds them from their own chunks.
+TEST_F(RollbackTest, RestoreUsesWhatThePreRollbackSnapshotRead) {
+  MakeApp();
+  auto snap = SnapshotApp();
+  auto good = Describe(app_);
+  Bytes big = ReadFile(app_ + "/big.bin");
+  big[700000] ^= 0x01;
+  WriteFile(app_ + "/big.bin", big);
+  WriteFile(app_ + "/conf/app.yaml", AsBytes("port: 9090\nworkers: 4\n"));
+
+  KnownLiveFiles known;
+  BackupOptions backup;
+  backup.record_live_files = &known;
+  ASSERT_TRUE(BackupPaths(repo_.get(), {app_}, backup, nullptr).ok());
+  EXPECT_EQ(known.size(), 5u) << "every regular file, read or taken over from the parent";
+  const std::vector<Id>* ids = known.Find(Lstat(app_ + "/big.bin"));
+  ASSERT_NE(ids, nullptr);
+  int fd = open((app_ + "/big.bin").c_str(), O_RDONLY);
+  auto chunks = ChunkLocalFile(*repo_, fd);
+  close(fd);
+  ASSERT_TRUE(chunks.ok());
+  ASSERT_EQ(ids->size(), chunks->size());
+  for (size_t i = 0; i < ids->size(); ++i) EXPECT_EQ((*ids)[i], (*chunks)[i].id);
+
+  RestoreOptions o = Options(true).restore;
+  o.known_live_files = &known;
+  auto r = RestoreToDir(repo_.get(), snap.second, o, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(Describe(app_), good);
+  EXPECT_EQ(r->files, 2u);
+  EXPECT_GT(r->bytes_reused, (1u << 20) - 300000) << "big.bin is rebuilt mostly from itself";
+}
+
+// A file changed after the pre-rollback snapshot read it (its ctime moved) is not compared by
+// what the snapshot saw: it is read again, and rolled back like any other.
+TEST_F(RollbackTest, FileChangedAfterThePreRollbackSnapshotIsReadAgain) {
+  MakeApp();
+  auto snap = SnapshotApp();
+  auto good = Describe(app_);
+  WriteFile(app_ + "/conf/app.yaml", AsBytes("port: 9090\nworkers: 4\n"));
+  KnownLiveFiles known;
+  BackupOptions backup;
+  backup.record_live_files = &known;
+  ASSERT_TRUE(BackupPaths(repo_.get(), {app_}, backup, nullptr).ok());
+  struct stat seen = Lstat(app_ + "/lib/util.so");
+  ASSERT_NE(known.Find(seen), nullptr);
+  // Same size, same mtime, other content: only the ctime tells.
+  Bytes util = ReadFile(app_ + "/lib/util.so");
+  util[1000] ^= 0xff;
+  WriteFile(app_ + "/lib/util.so", util);
+  struct timespec times[2] = {seen.st_mtim, seen.st_mtim};
+  utimensat(AT_FDCWD, (app_ + "/lib/util.so").c_str(), times, 0);
+  EXPECT_EQ(known.Find(Lstat(app_ + "/lib/util.so")), nullptr);
+
+  RestoreOptions o = Options(true).restore;
+  o.known_live_files = &known;
+  auto r = RestoreToDir(repo_.get(), snap.second, o, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(Describe(app_), good);
+  EXPECT_EQ(r->files, 2u) << "app.yaml and util.so";
+}
+
 TEST_F(RollbackTest, SameSizeAndMtimeButOtherContentIsFound) {
   MakeApp();
   auto snap = SnapshotApp();
