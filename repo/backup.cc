@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "common/task_group.h"
+#include "repo/parent_prefetch.h"
 
 namespace cairn {
 
@@ -248,6 +249,12 @@ class Archiver {
         (parent->flags & kNodeChangedDuringRead))
       return false;
     for (const Id& id : parent->content) {
+      if (prefetch_) {
+        if (std::optional<Id> pack = prefetch_->TakePack(id)) {
+          repo_->NoteDedupedPack(*pack);
+          continue;
+        }
+      }
       ASSIGN_OR_RETURN(bool stored, repo_->HasBlob(BlobType::kData, id));
       if (!stored) return false;
     }
@@ -343,6 +350,12 @@ class Archiver {
     return root;
   }
 
+  // The parent's blobs are looked up on another thread while the walk runs (ParentBlobPrefetch).
+  void StartPrefetch(const Tree& parent_root) {
+    prefetch_ = std::make_unique<ParentBlobPrefetch>(repo_, parent_root);
+  }
+  void StopPrefetch() { prefetch_.reset(); }
+
   void CountFile() { ++stats_.files; }
   uint64_t files_unchanged() const { return files_unchanged_; }
   uint64_t excluded() const { return excluded_; }
@@ -398,6 +411,7 @@ class Archiver {
   const Selection& selection_;
   std::function<void(const std::string&)> before_read_;
   KnownLiveFiles* record_live_files_;  // may be null
+  std::unique_ptr<ParentBlobPrefetch> prefetch_;  // null without a parent
   std::string root_;  // the backed-up path being walked, absolute
   dev_t root_dev_ = 0;
   uint64_t excluded_ = 0, changed_during_read_ = 0;
@@ -495,7 +509,9 @@ Result<BackupResult> BackupPaths(Repository* repo, const std::vector<std::string
     }
   }
   auto archiver = std::make_unique<Archiver>(repo, options, reporter);
+  if (parent_root) archiver->StartPrefetch(*parent_root);
   ASSIGN_OR_RETURN(Tree root, archiver->RootFromPaths(paths, parent_root ? &*parent_root : nullptr));
+  archiver->StopPrefetch();  // before the commit, which must not overlap other repository use
   ASSIGN_OR_RETURN(snap.tree, archiver->SaveTree(std::move(root)));
   uint64_t unchanged = archiver->files_unchanged();
   uint64_t excluded = archiver->excluded(), changed = archiver->changed_during_read();

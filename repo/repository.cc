@@ -113,6 +113,11 @@ Result<bool> Repository::HasBlob(BlobType type, const Id& id) {
   return loc.has_value();
 }
 
+void Repository::NoteDedupedPack(const Id& pack) {
+  std::lock_guard<std::mutex> l(mu_);
+  deduped_packs_.insert(pack);
+}
+
 Result<bool> Repository::AddSealed(SealedBlob blob) {
   std::unique_lock<std::mutex> l(mu_);
   RETURN_IF_ERROR(sticky_error_);

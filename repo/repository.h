@@ -102,6 +102,9 @@ class Repository {
   // Queues a sealed blob into the open pack of its type. Returns false (and drops it) if the id
   // is already stored or queued. Writes the pack to the backend when it reaches the target size.
   Result<bool> AddSealed(SealedBlob blob);
+  // Notes that this session relies on a pack it found a blob in (as HasBlob does): for lookups
+  // made elsewhere (ParentBlobPrefetch).
+  void NoteDedupedPack(const Id& pack);
   // Hash, dedup check, compress, seal, add.
   Result<SaveResult> SaveBlob(BlobType type, ByteView plaintext);
   // Writes the open packs and an index file for every pack of this session, durably.
