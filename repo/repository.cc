@@ -48,29 +48,29 @@ Status Repository::Init(Backend* backend, std::string_view password, const InitO
   return Status::OK();
 }
 
+namespace {
+Result<Bytes> ReadConfigBytes(Backend* backend) {
+  Result<Bytes> bytes = backend->Get(ConfigName());
+  if (!bytes.ok() && bytes.status().code() == Code::kNotFound)
+    return Status::RepoNotFound("no repository at " + backend->Location());
+  if (!bytes.ok()) return bytes.status().WithContext("read config");
+  return bytes;
+}
+}  // namespace
+
 Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<Backend> backend,
                                                      std::string_view password,
                                                      const OpenOptions& options) {
-  Result<Bytes> config_bytes = backend->Get(ConfigName());
-  if (!config_bytes.ok()) {
-    if (config_bytes.status().code() == Code::kNotFound)
-      return Status::RepoNotFound("no repository at " + backend->Location());
-    return config_bytes.status().WithContext("read config");
-  }
+  ASSIGN_OR_RETURN(Bytes config_bytes, ReadConfigBytes(backend.get()));
   ASSIGN_OR_RETURN(MasterKey key, LoadMasterKey(backend.get(), password));
-  return OpenConfigured(std::move(backend), *config_bytes, key, options);
+  return OpenConfigured(std::move(backend), config_bytes, key, options);
 }
 
 Result<std::unique_ptr<Repository>> Repository::OpenWithKey(std::unique_ptr<Backend> backend,
                                                             const MasterKey& key,
                                                             const OpenOptions& options) {
-  Result<Bytes> config_bytes = backend->Get(ConfigName());
-  if (!config_bytes.ok()) {
-    if (config_bytes.status().code() == Code::kNotFound)
-      return Status::RepoNotFound("no repository at " + backend->Location());
-    return config_bytes.status().WithContext("read config");
-  }
-  return OpenConfigured(std::move(backend), *config_bytes, key, options);
+  ASSIGN_OR_RETURN(Bytes config_bytes, ReadConfigBytes(backend.get()));
+  return OpenConfigured(std::move(backend), config_bytes, key, options);
 }
 
 Result<std::unique_ptr<Repository>> Repository::OpenConfigured(std::unique_ptr<Backend> backend,
