@@ -65,7 +65,7 @@ class Archiver {
         reporter_(reporter),
         selection_(options.selection),
         before_read_(options.before_read_for_test),
-        record_live_files_(options.record_live_files),
+        record_live_tree_(options.record_live_tree),
         threads_(options.threads > 0 ? options.threads : DefaultThreads()),
         pool_(threads_, 2 * threads_) {}
 
@@ -134,12 +134,15 @@ class Archiver {
 
   // Backs up the entry `name` of the directory open at dirfd, as a node of its parent tree.
   // Returns nullopt if the entry was skipped (reported).
+  // `listed`, if given, receives the entry's lstat.
   Result<std::optional<Node>> SaveEntry(int dirfd, const std::string& name, const std::string& path,
                                         const Node* parent,
-                                        std::vector<std::unique_ptr<std::deque<Id>>>* pending) {
+                                        std::vector<std::unique_ptr<std::deque<Id>>>* pending,
+                                        KnownLiveTree::Listing* listed = nullptr) {
     struct stat st;
     if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
       return Skip(path, Status::FromErrno(errno, "stat"));
+    if (listed) listed->emplace(name, st);
     Node node;
     node.name = name;
     FillMeta(st, &node);
@@ -264,6 +267,16 @@ class Archiver {
 
   Result<Id> SaveDir(int dirfd, const std::string& path, const Tree* parent) {
     std::vector<std::string> names;
+    // For the restore of a rollback: the folder's listing, usable only if complete.
+    std::optional<KnownLiveTree::Listing> listing;
+    struct stat dir_st;
+    int64_t listed_at = 0;
+    if (record_live_tree_) {
+      struct timespec now;
+      clock_gettime(CLOCK_REALTIME_COARSE, &now);
+      listed_at = ToNs(now);
+      if (fstat(dirfd, &dir_st) == 0) listing.emplace();
+    }
     {
       int fd = dup(dirfd);
       if (fd < 0) return Status::FromErrno(errno, "dup");
@@ -282,6 +295,7 @@ class Archiver {
       closedir(dir);
       if (err) {
         Skip(path, Status::FromErrno(err, "read directory")).status().IgnoreError();
+        listing.reset();
       }
     }
     Tree tree;
@@ -296,7 +310,10 @@ class Archiver {
         if (p < parent->nodes.size() && parent->nodes[p].name == name) prev = &parent->nodes[p];
       }
       size_t before = pending.size();
-      ASSIGN_OR_RETURN(std::optional<Node> node, SaveEntry(dirfd, name, path + "/" + name, prev, &pending));
+      size_t listed = listing ? listing->size() : 0;
+      ASSIGN_OR_RETURN(std::optional<Node> node, SaveEntry(dirfd, name, path + "/" + name, prev, &pending,
+                                                           listing ? &*listing : nullptr));
+      if (listing && listing->size() == listed) listing.reset();  // not stat-ed: incomplete
       if (!node) continue;
       if (pending.size() > before) pending_node.push_back(tree.nodes.size());
       tree.nodes.push_back(std::move(*node));
@@ -304,8 +321,10 @@ class Archiver {
     RETURN_IF_ERROR(Drain());
     for (size_t i = 0; i < pending.size(); ++i)
       tree.nodes[pending_node[i]].content.assign(pending[i]->begin(), pending[i]->end());
-    if (record_live_files_)
-      for (const Node& node : tree.nodes) record_live_files_->Add(node);
+    if (record_live_tree_) {
+      for (const Node& node : tree.nodes) record_live_tree_->AddFile(node);
+      if (listing) record_live_tree_->AddListing(dir_st, listed_at, std::move(*listing));
+    }
     return SaveTree(std::move(tree));
   }
 
@@ -344,7 +363,7 @@ class Archiver {
       RETURN_IF_ERROR(Drain());
       if (!node) continue;
       if (!pending.empty()) node->content.assign(pending[0]->begin(), pending[0]->end());
-      if (record_live_files_) record_live_files_->Add(*node);
+      if (record_live_tree_) record_live_tree_->AddFile(*node);
       root.nodes.push_back(std::move(*node));
     }
     return root;
@@ -410,7 +429,7 @@ class Archiver {
   Reporter* reporter_;
   const Selection& selection_;
   std::function<void(const std::string&)> before_read_;
-  KnownLiveFiles* record_live_files_;  // may be null
+  KnownLiveTree* record_live_tree_;  // may be null
   std::unique_ptr<ParentBlobPrefetch> prefetch_;  // null without a parent
   std::string root_;  // the backed-up path being walked, absolute
   dev_t root_dev_ = 0;

@@ -34,7 +34,7 @@ struct BackupOptions {
   Selection selection;
   // If set, every regular file backed up (read, or taken over from the parent) is recorded here
   // with its content ids: the in-place restore of a rollback then need not hash it again.
-  KnownLiveFiles* record_live_files = nullptr;
+  KnownLiveTree* record_live_tree = nullptr;
   // Tests only: called with a file's path after it is opened and its size and mtime taken,
   // before it is read (to change the file under the reader).
   std::function<void(const std::string& path)> before_read_for_test;

@@ -66,12 +66,16 @@ Result<std::map<std::string, struct stat>> ListLiveDir(int dirfd) {
   return out;
 }
 
-Status RemoveLiveEntry(int dirfd, const std::string& name, bool dry_run, LiveCount* count) {
+Status RemoveLiveEntry(int dirfd, const std::string& name, bool dry_run, LiveCount* count,
+                       const struct stat* expected) {
   struct stat st;
   if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     if (errno == ENOENT) return Status::OK();
     return Status::FromErrno(errno, "stat " + name);
   }
+  if (expected && !(SameVersion(*expected, st) && expected->st_dev == st.st_dev &&
+                    (expected->st_mode & S_IFMT) == (st.st_mode & S_IFMT)))
+    return Status::IOError("changed since the restore examined it: not removed; run the restore again");
   if (S_ISDIR(st.st_mode)) {
     int fd = openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return Status::FromErrno(errno, "open folder " + name + " (not following links)");
@@ -122,13 +126,13 @@ bool SameVersion(const struct stat& before, const struct stat& now) {
          Ns(before.st_mtim) == Ns(now.st_mtim) && Ns(before.st_ctim) == Ns(now.st_ctim);
 }
 
-void KnownLiveFiles::Add(const Node& node) {
+void KnownLiveTree::AddFile(const Node& node) {
   if (node.type != NodeType::kFile || (node.flags & kNodeChangedDuringRead) || node.inode == 0) return;
   std::lock_guard<std::mutex> l(mu_);
   files_[Key{node.device, node.inode}] = Version{node.size, node.mtime_ns, node.ctime_ns, node.content};
 }
 
-const std::vector<Id>* KnownLiveFiles::Find(const struct stat& st) const {
+const std::vector<Id>* KnownLiveTree::FindFile(const struct stat& st) const {
   std::lock_guard<std::mutex> l(mu_);
   auto it = files_.find(Key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)});
   if (it == files_.end()) return nullptr;
@@ -138,9 +142,42 @@ const std::vector<Id>* KnownLiveFiles::Find(const struct stat& st) const {
   return &v.content;
 }
 
-size_t KnownLiveFiles::size() const {
+void KnownLiveTree::AddListing(const struct stat& dir, int64_t listed_at_ns, Listing entries) {
+  // A change in the clock tick the folder was listed in may leave its times as they were.
+  if (Ns(dir.st_mtim) >= listed_at_ns || Ns(dir.st_ctim) >= listed_at_ns) return;
+  std::lock_guard<std::mutex> l(mu_);
+  dirs_[Key{static_cast<uint64_t>(dir.st_dev), static_cast<uint64_t>(dir.st_ino)}] =
+      DirVersion{Ns(dir.st_mtim), Ns(dir.st_ctim), std::move(entries)};
+}
+
+std::optional<KnownLiveTree::Listing> KnownLiveTree::TakeListing(const struct stat& dir) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = dirs_.find(Key{static_cast<uint64_t>(dir.st_dev), static_cast<uint64_t>(dir.st_ino)});
+  if (it == dirs_.end()) return std::nullopt;
+  std::optional<Listing> out;
+  if (it->second.mtime_ns == Ns(dir.st_mtim) && it->second.ctime_ns == Ns(dir.st_ctim))
+    out = std::move(it->second.entries);
+  dirs_.erase(it);
+  return out;
+}
+
+size_t KnownLiveTree::files() const {
   std::lock_guard<std::mutex> l(mu_);
   return files_.size();
+}
+
+size_t KnownLiveTree::listings() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return dirs_.size();
+}
+
+Result<bool> StillAsListed(int dirfd, const std::string& name, const struct stat& listed) {
+  struct stat now;
+  if (fstatat(dirfd, name.c_str(), &now, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return false;
+    return Status::FromErrno(errno, "stat " + name);
+  }
+  return SameVersion(listed, now) && listed.st_dev == now.st_dev && (listed.st_mode & S_IFMT) == (now.st_mode & S_IFMT);
 }
 
 }  // namespace cairn

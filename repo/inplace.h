@@ -11,6 +11,7 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <string_view>
@@ -36,8 +37,11 @@ struct LiveCount {
 };
 
 // Removes entry `name` of `dirfd`, a whole folder tree included, without following symlinks.
-// With `dry_run`, only counts. `count` accumulates what was (or would be) removed.
-Status RemoveLiveEntry(int dirfd, const std::string& name, bool dry_run, LiveCount* count);
+// With `dry_run`, only counts. `count` accumulates what was (or would be) removed. With
+// `expected` (the entry as the restore examined it), an entry that is no longer that version is
+// not removed (an IOError). (The files inside a folder are not checked one by one.)
+Status RemoveLiveEntry(int dirfd, const std::string& name, bool dry_run, LiveCount* count,
+                       const struct stat* expected = nullptr);
 
 // True if a live entry's permission bits, mtime and (with `owner`) uid/gid equal the node's.
 bool MetadataMatches(const struct stat& st, const Node& node, bool owner);
@@ -49,27 +53,49 @@ Result<int> OpenLiveFile(int dirfd, const std::string& name, const struct stat& 
 // True if stat `now` shows the same content version as `before` (size, mtime, ctime).
 bool SameVersion(const struct stat& before, const struct stat& now);
 
-// What a backup learned of the live files it read or took over: each file's content ids by
-// device and inode, with the size, mtime and ctime they belong to. A rollback's pre-rollback
-// snapshot fills it and the in-place restore after it reads it, so a changed file is chunked and
-// hashed once, not twice. A file found with another size, mtime or ctime is not known: the
-// kernel moves ctime on every change and nothing in user space sets it back, so an entry can
-// only ever describe the very version it was made from (the same proof backup uses to skip
-// unchanged files).
-class KnownLiveFiles {
+// What a backup saw of the live tree it walked, kept for the in-place restore that follows it
+// (a rollback's pre-rollback snapshot, then the restore), so the tree is walked once, not twice:
+// - each regular file's content ids, by device and inode, with the size, mtime and ctime they
+//   belong to: a changed file is chunked and hashed once;
+// - each folder's listing with every entry's lstat: the restore compares against it instead of
+//   listing and stat-ing the folder again.
+// Neither is trusted beyond the version it was made from. The kernel moves ctime on every change
+// and nothing in user space sets it back, so a file with the same size, mtime and ctime is the
+// version that was read (the same proof backup uses to skip unchanged files), and a folder with
+// the same mtime and ctime holds the same names. A listing is kept only if the folder's times
+// are older than the moment it was listed (a change within the same clock tick would not move
+// them). An entry changed in place after it was listed is not seen in the listing: the restore
+// checks each entry again just before it replaces or removes it (StillAsListed).
+// Memory: one struct stat (144 bytes) and name per entry of the tree, until the restore takes it.
+class KnownLiveTree {
  public:
+  using Listing = std::map<std::string, struct stat>;
+
   // A regular file's node as backup recorded it (stat taken when it was read); nodes flagged
   // changed-during-read are ignored.
-  void Add(const Node& node);
+  void AddFile(const Node& node);
   // The content ids of the file `st` describes, if known for exactly this version.
-  const std::vector<Id>* Find(const struct stat& st) const;
-  size_t size() const;
+  const std::vector<Id>* FindFile(const struct stat& st) const;
+
+  // The complete listing of a folder: `dir` is the folder's fstat taken before it was read, at
+  // realtime `listed_at_ns` or later (CLOCK_REALTIME_COARSE read before that fstat).
+  void AddListing(const struct stat& dir, int64_t listed_at_ns, Listing entries);
+  // The listing of the folder `dir` (its fstat now), if one was recorded and the folder has not
+  // changed since; handed over once (a restore visits each folder once).
+  std::optional<Listing> TakeListing(const struct stat& dir);
+
+  size_t files() const;
+  size_t listings() const;
 
  private:
   struct Version {
     uint64_t size = 0;
     int64_t mtime_ns = 0, ctime_ns = 0;
     std::vector<Id> content;
+  };
+  struct DirVersion {
+    int64_t mtime_ns = 0, ctime_ns = 0;
+    Listing entries;
   };
   struct Key {
     uint64_t device = 0, inode = 0;
@@ -79,7 +105,13 @@ class KnownLiveFiles {
     size_t operator()(const Key& k) const { return std::hash<uint64_t>()(k.inode * 1000003 ^ k.device); }
   };
   mutable std::mutex mu_;
-  std::unordered_map<Key, Version, KeyHash> files_;  // GUARDED_BY(mu_)
+  std::unordered_map<Key, Version, KeyHash> files_;     // GUARDED_BY(mu_)
+  std::unordered_map<Key, DirVersion, KeyHash> dirs_;   // GUARDED_BY(mu_)
 };
+
+// True if entry `name` of `dirfd` is still the version `listed` describes (same inode, size,
+// mtime and ctime), checked with lstat just before the restore replaces or removes it. False if
+// it changed or vanished since it was examined.
+Result<bool> StillAsListed(int dirfd, const std::string& name, const struct stat& listed);
 
 }  // namespace cairn

@@ -47,7 +47,7 @@ Status Restorer::RestoreTreeInPlace(const Id& tree_id, DirCtx* dir) {
   if (!tree.ok()) return Damaged(dir->path.empty() ? "/" : dir->path, tree.status());
   std::map<std::string, struct stat> live;
   if (dir->fd >= 0) {
-    Result<std::map<std::string, struct stat>> listed = ListLiveDir(dir->fd);
+    Result<std::map<std::string, struct stat>> listed = ListInPlace(*dir);
     if (!listed.ok()) return listed.status().WithContext(dir->path.empty() ? "/" : dir->path);
     live = std::move(listed).value();
   }
@@ -73,7 +73,7 @@ Status Restorer::RestoreTreeInPlace(const Id& tree_id, DirCtx* dir) {
     bool stale_temp = IsRestoreTempName(name) && !S_ISDIR(entry.second.st_mode);
     if (!stale_temp && !options_.delete_extra) continue;
     LiveCount count;
-    Status s = RemoveLiveEntry(dir->fd, name, options_.dry_run, &count);
+    Status s = RemoveLiveEntry(dir->fd, name, options_.dry_run, &count, &entry.second);
     if (!s.ok()) {
       Failed(path, s).IgnoreError();
       continue;
@@ -88,6 +88,16 @@ Status Restorer::RestoreTreeInPlace(const Id& tree_id, DirCtx* dir) {
     if (Stopping()) return Status::OK();
   }
   return Status::OK();
+}
+
+Result<KnownLiveTree::Listing> Restorer::ListInPlace(const DirCtx& dir) {
+  if (options_.known_live_tree) {
+    struct stat st;
+    if (fstat(dir.fd, &st) != 0) return Status::FromErrno(errno, "stat folder");
+    if (std::optional<KnownLiveTree::Listing> known = options_.known_live_tree->TakeListing(st))
+      return std::move(*known);
+  }
+  return ListLiveDir(dir.fd);
 }
 
 // Chunk ids of the live regular files among `nodes` that must be compared by content, computed
@@ -134,8 +144,8 @@ Result<LocalSource> Restorer::HashLiveFile(int dirfd, const std::string& name, c
 // The chunks of a live file the pre-rollback snapshot has just read, without reading it again;
 // nullopt to read it after all.
 std::optional<LocalSource> Restorer::KnownLiveFile(const struct stat& st) {
-  if (!options_.known_live_files) return std::nullopt;
-  const std::vector<Id>* ids = options_.known_live_files->Find(st);
+  if (!options_.known_live_tree) return std::nullopt;
+  const std::vector<Id>* ids = options_.known_live_tree->FindFile(st);
   if (!ids) return std::nullopt;
   LocalSource src;
   src.st = st;
@@ -188,8 +198,13 @@ Status Restorer::InPlaceEntry(DirCtx* dir, const Node& node, const std::string& 
     case NodeType::kDir: {
       bool create = !st;
       if (st && !live_dir) {  // a file, symlink or special file where the snapshot has a folder
-        if (!dry && unlinkat(dir->fd, node.name.c_str(), 0) != 0)
-          return Failed(path, Status::FromErrno(errno, "remove"));
+        if (!dry) {
+          Result<bool> same = StillAsListed(dir->fd, node.name, *st);
+          if (!same.ok()) return Failed(path, same.status());
+          if (!*same) return Failed(path, Status::IOError("changed since the restore examined it: not removed; "
+                                                          "run the restore again"));
+          if (unlinkat(dir->fd, node.name.c_str(), 0) != 0) return Failed(path, Status::FromErrno(errno, "remove"));
+        }
         create = true;
       }
       auto sub = std::make_unique<DirCtx>();
@@ -230,12 +245,18 @@ Status Restorer::InPlaceEntry(DirCtx* dir, const Node& node, const std::string& 
       Change(path, st ? "replace" : "create", 0);
       if (live_dir && !dry) {
         LiveCount count;
-        Status s = RemoveLiveEntry(dir->fd, node.name, false, &count);
+        Status s = RemoveLiveEntry(dir->fd, node.name, false, &count, &*st);
         if (!s.ok()) return Failed(path, s);
       }
       if (dry) {
         ++result_.symlinks;
         return Status::OK();
+      }
+      if (st && !live_dir) {  // replaced by the rename below: only as examined
+        Result<bool> same = StillAsListed(dir->fd, node.name, *st);
+        if (!same.ok()) return Failed(path, same.status());
+        if (!*same) return Failed(path, Status::IOError("changed since the restore examined it: left as it is; "
+                                                        "run the restore again"));
       }
       RETURN_IF_ERROR(dir->Open());
       RestoreSymlink(dir->fd, node, path);
@@ -246,7 +267,7 @@ Status Restorer::InPlaceEntry(DirCtx* dir, const Node& node, const std::string& 
   }
   if (!st || !S_ISREG(st->st_mode)) {
     Change(path, st ? "replace" : "create", node.size);
-    return AddFile(dir, node, path, std::nullopt, live_dir);
+    return AddFile(dir, node, path, std::nullopt, live_dir, st ? &*st : nullptr);
   }
   return InPlaceFile(dir, node, path, *st, hashed);
 }
@@ -288,7 +309,7 @@ Status Restorer::InPlaceFile(DirCtx* dir, const Node& node, const std::string& p
     if (!fd.ok()) return Failed(path, fd.status());
     src.fd = *fd;
   }
-  return AddFile(dir, node, path, std::move(src), false);
+  return AddFile(dir, node, path, std::move(src), false, &st);
 }
 
 // Dry run: counts what writing the file would cost.

@@ -80,7 +80,7 @@ Status Restorer::RestoreTree(const Id& tree_id, DirCtx* dir, bool all_selected) 
       RestoreSymlink(dir->fd, node, path);
       continue;
     }
-    RETURN_IF_ERROR(AddFile(dir, node, path, std::nullopt, false));
+    RETURN_IF_ERROR(AddFile(dir, node, path, std::nullopt, false, nullptr));
   }
   return Status::OK();
 }
@@ -113,12 +113,13 @@ RestoreResult Restorer::result() const {
 }
 
 Status Restorer::AddFile(DirCtx* dir, const Node& node, const std::string& path,
-               std::optional<LocalSource> source, bool replace_dir) {
+               std::optional<LocalSource> source, bool replace_dir, const struct stat* replaces) {
   if (options_.dry_run) return PlanFile(node, path, source ? &*source : nullptr);
   FileJob& job = batch_.emplace_back();
   job.node = node;
   job.path = path;
   job.replace_dir = replace_dir;
+  if (replaces) job.replaces = *replaces;
   if (!options_.decode_only) {
     RETURN_IF_ERROR(dir->Open());
     job.dirfd = dup(dir->fd);
@@ -237,6 +238,19 @@ Status Restorer::FinishFile(FileJob* job) {
     Status s = Status::FromErrno(errno, "close " + job->path);
     unlinkat(job->dirfd, job->tmp.c_str(), 0);
     return s;
+  }
+  if (job->replaces) {
+    // Whatever the restore examined and decided on must still be there: a version written since
+    // (in a rollback: after the pre-rollback snapshot kept the tree) is not replaced unseen.
+    Result<bool> same = StillAsListed(job->dirfd, node.name, *job->replaces);
+    if (!same.ok() || !*same) {
+      unlinkat(job->dirfd, job->tmp.c_str(), 0);
+      Failed(job->path, same.ok() ? Status::IOError("changed since the restore examined it: left as it is; "
+                                                    "run the restore again")
+                                  : same.status())
+          .IgnoreError();
+      return Status::OK();
+    }
   }
   if (job->replace_dir) {
     // Only now, with the new file complete: a folder cannot be renamed over.

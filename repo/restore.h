@@ -58,7 +58,7 @@ struct RestoreOptions {
   bool list_changes = false;  // fill RestoreResult::changes
   // In-place: live files whose content ids are already known (a rollback's pre-rollback snapshot
   // just read them): compared by those ids instead of being read again.
-  const KnownLiveFiles* known_live_files = nullptr;
+  KnownLiveTree* known_live_tree = nullptr;
 };
 
 // One entry an in-place restore changes (or, in a dry run, would change).

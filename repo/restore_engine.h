@@ -94,6 +94,9 @@ struct FileJob {
   std::optional<LocalSource> source;  // in-place: the live file being replaced
   std::vector<LocalCopy> copies;
   bool replace_dir = false;  // in-place: a live folder of this name goes just before the rename
+  // In-place: the live entry the file replaces, as it was examined; the rename happens only if
+  // the entry is still that version (StillAsListed).
+  std::optional<struct stat> replaces;
   bool renamed = false;
   ~FileJob() {
     if (fd >= 0) close(fd);
@@ -148,8 +151,13 @@ class Restorer {
   Status InPlaceFile(DirCtx* dir, const Node& node, const std::string& path, const struct stat& st,
                      std::optional<Result<LocalSource>>* hashed);
 
+  // `replaces`: the live entry of this name, as examined (in-place), if there is one.
   Status AddFile(DirCtx* dir, const Node& node, const std::string& path,
-                 std::optional<LocalSource> source, bool replace_dir);
+                 std::optional<LocalSource> source, bool replace_dir, const struct stat* replaces);
+
+  // The live entry's listing with its lstat: the one the pre-rollback snapshot made, if it is
+  // still current, else read now.
+  Result<KnownLiveTree::Listing> ListInPlace(const DirCtx& dir);
 
   // Dry run: counts what writing the file would cost.
   Status PlanFile(const Node& node, const std::string& path, const LocalSource* source);

@@ -59,8 +59,8 @@ Result<RollbackResult> RollBack(Repository* repo, const Snapshot& snapshot, cons
   if (ec) return Status::IOError(options.restore.target + ": " + ec.message());
   BackupOptions backup;
   backup.tags = PreRollbackTags(snapshot_id);
-  KnownLiveFiles known;  // what the snapshot reads, the restore need not read again
-  backup.record_live_files = &known;
+  KnownLiveTree known;  // what the snapshot reads, the restore need not read again
+  backup.record_live_tree = &known;
   backup.threads = options.threads;
   ProblemsOnly problems(reporter);
   ASSIGN_OR_RETURN(BackupResult undo, BackupPaths(repo, {target}, backup, &problems));
@@ -75,8 +75,9 @@ Result<RollbackResult> RollBack(Repository* repo, const Snapshot& snapshot, cons
     reporter->Notice(options.restore.target,
                      "pre-rollback snapshot " + undo.snapshot_id.Hex() + " keeps the tree as it was");
 
+  if (options.after_undo_snapshot_for_test) options.after_undo_snapshot_for_test();
   RestoreOptions apply = options.restore;
-  apply.known_live_files = &known;
+  apply.known_live_tree = &known;
   ASSIGN_OR_RETURN(result.applied, RestoreToDir(repo, snapshot, apply, reporter));
   return result;
 }

@@ -8,6 +8,7 @@
 // A partial pre-rollback snapshot (some entries unreadable) stops the rollback before any change.
 #pragma once
 
+#include <functional>
 #include <optional>
 
 #include "repo/restore.h"
@@ -18,6 +19,9 @@ struct RollbackOptions {
   RestoreOptions restore;   // REQUIRES: restore.in_place
   bool undo_snapshot = true;  // false: no pre-rollback snapshot
   int threads = 0;            // for the pre-rollback snapshot; 0: one per core
+  // Tests only: called after the pre-rollback snapshot is committed, before anything changes
+  // (to change the tree between the two, as a writer that was not stopped would).
+  std::function<void()> after_undo_snapshot_for_test;
 };
 
 struct RollbackResult {

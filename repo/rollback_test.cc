@@ -289,12 +289,12 @@ TEST_F(RollbackTest, RestoreUsesWhatThePreRollbackSnapshotRead) {
   WriteFile(app_ + "/big.bin", big);
   WriteFile(app_ + "/conf/app.yaml", AsBytes("port: 9090\nworkers: 4\n"));
 
-  KnownLiveFiles known;
+  KnownLiveTree known;
   BackupOptions backup;
-  backup.record_live_files = &known;
+  backup.record_live_tree = &known;
   ASSERT_TRUE(BackupPaths(repo_.get(), {app_}, backup, nullptr).ok());
-  EXPECT_EQ(known.size(), 5u) << "every regular file, read or taken over from the parent";
-  const std::vector<Id>* ids = known.Find(Lstat(app_ + "/big.bin"));
+  EXPECT_EQ(known.files(), 5u) << "every regular file, read or taken over from the parent";
+  const std::vector<Id>* ids = known.FindFile(Lstat(app_ + "/big.bin"));
   ASSERT_NE(ids, nullptr);
   int fd = open((app_ + "/big.bin").c_str(), O_RDONLY);
   auto chunks = ChunkLocalFile(*repo_, fd);
@@ -304,7 +304,7 @@ TEST_F(RollbackTest, RestoreUsesWhatThePreRollbackSnapshotRead) {
   for (size_t i = 0; i < ids->size(); ++i) EXPECT_EQ((*ids)[i], (*chunks)[i].id);
 
   RestoreOptions o = Options(true).restore;
-  o.known_live_files = &known;
+  o.known_live_tree = &known;
   auto r = RestoreToDir(repo_.get(), snap.second, o, nullptr);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(Describe(app_), good);
@@ -319,22 +319,26 @@ TEST_F(RollbackTest, FileChangedAfterThePreRollbackSnapshotIsReadAgain) {
   auto snap = SnapshotApp();
   auto good = Describe(app_);
   WriteFile(app_ + "/conf/app.yaml", AsBytes("port: 9090\nworkers: 4\n"));
-  KnownLiveFiles known;
+  KnownLiveTree known;
   BackupOptions backup;
-  backup.record_live_files = &known;
+  backup.record_live_tree = &known;
   ASSERT_TRUE(BackupPaths(repo_.get(), {app_}, backup, nullptr).ok());
   struct stat seen = Lstat(app_ + "/lib/util.so");
-  ASSERT_NE(known.Find(seen), nullptr);
+  ASSERT_NE(known.FindFile(seen), nullptr);
   // Same size, same mtime, other content: only the ctime tells.
   Bytes util = ReadFile(app_ + "/lib/util.so");
   util[1000] ^= 0xff;
   WriteFile(app_ + "/lib/util.so", util);
   struct timespec times[2] = {seen.st_mtim, seen.st_mtim};
   utimensat(AT_FDCWD, (app_ + "/lib/util.so").c_str(), times, 0);
-  EXPECT_EQ(known.Find(Lstat(app_ + "/lib/util.so")), nullptr);
+  EXPECT_EQ(known.FindFile(Lstat(app_ + "/lib/util.so")), nullptr);
+  // lib/ changes too, so its recorded listing is not current and the restore lists it afresh
+  // (EntryChangedAfterThePreRollbackSnapshotIsNeitherReplacedNorDeleted covers the other case).
+  WriteFile(app_ + "/lib/.tmp", AsBytes("x"));
+  fs::remove(app_ + "/lib/.tmp");
 
   RestoreOptions o = Options(true).restore;
-  o.known_live_files = &known;
+  o.known_live_tree = &known;
   auto r = RestoreToDir(repo_.get(), snap.second, o, nullptr);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(Describe(app_), good);
@@ -537,6 +541,74 @@ TEST_F(RollbackTest, HostileNamesAreRefusedInPlace) {
     EXPECT_TRUE(fs::exists(app_ + "/keep")) << "nothing deleted after a hostile tree";
     EXPECT_FALSE(fs::exists(tmp_ / "srv/x"));
   }
+}
+
+int64_t Ns(const struct timespec& ts) { return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec; }
+
+int64_t CoarseNowNs() {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME_COARSE, &now);
+  return Ns(now);
+}
+
+// A folder's recorded listing is handed to the restore once, and only while the folder still
+// has the mtime and ctime it had when it was listed; a listing made in the same clock tick as the
+// folder's last change is not kept at all (a change right after could leave its times as they were).
+TEST(KnownLiveTreeTest, ListingIsHandedOverOnlyWhileTheFolderIsUnchanged) {
+  TempDir tmp;
+  std::string dir = tmp / "d";
+  WriteFile(dir + "/a", AsBytes("a"));
+  usleep(30000);  // past the clock tick of the last change
+  auto listing_now = [&] {
+    KnownLiveTree::Listing l;
+    l.emplace("a", Lstat(dir + "/a"));
+    return l;
+  };
+  KnownLiveTree known;
+  known.AddListing(Lstat(dir), CoarseNowNs(), listing_now());
+  EXPECT_EQ(known.listings(), 1u);
+  std::optional<KnownLiveTree::Listing> got = known.TakeListing(Lstat(dir));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->count("a"), 1u);
+  EXPECT_FALSE(known.TakeListing(Lstat(dir)).has_value()) << "handed over once";
+
+  known.AddListing(Lstat(dir), CoarseNowNs(), listing_now());
+  WriteFile(dir + "/b", AsBytes("b"));
+  EXPECT_FALSE(known.TakeListing(Lstat(dir)).has_value()) << "an entry was added since";
+
+  struct stat st = Lstat(dir);
+  known.AddListing(st, Ns(st.st_ctim), listing_now());
+  EXPECT_EQ(known.listings(), 0u) << "listed in the tick of the last change: not kept";
+}
+
+// A writer that was not stopped changes entries after the pre-rollback snapshot looked at them.
+// The rollback replaces or removes only what it examined, which is what the pre-rollback
+// snapshot keeps: a version written since is left as it is and reported, never lost.
+TEST_F(RollbackTest, EntryChangedAfterThePreRollbackSnapshotIsNeitherReplacedNorDeleted) {
+  MakeApp();
+  auto snap = SnapshotApp();
+  Bytes big_good = ReadFile(app_ + "/big.bin");
+  Bytes big = big_good;
+  big[5000] ^= 0x01;
+  WriteFile(app_ + "/big.bin", big);
+  WriteFile(app_ + "/conf/app.yaml", AsBytes("port: 9090\nworkers: 4\n"));
+  WriteFile(app_ + "/src/extra.c", AsBytes("int broken;\n"));
+  usleep(30000);  // past the clock tick of the change, so the snapshot's listings are kept
+  RollbackOptions o = Options(true, true);
+  o.after_undo_snapshot_for_test = [&] {
+    // In place (same inode, no folder change): only the entries themselves tell.
+    WriteFile(app_ + "/conf/app.yaml", AsBytes("port: 7070\nworkers: 8\n"));
+    WriteFile(app_ + "/src/extra.c", AsBytes("int broken;\nint written_later;\n"));
+  };
+  Problems problems;
+  RollbackResult r = Roll(snap, o, &problems);
+  ASSERT_TRUE(r.undo_snapshot);
+  EXPECT_EQ(AsString(ReadFile(app_ + "/conf/app.yaml")), "port: 7070\nworkers: 8\n");
+  EXPECT_EQ(AsString(ReadFile(app_ + "/src/extra.c")), "int broken;\nint written_later;\n");
+  EXPECT_EQ(ReadFile(app_ + "/big.bin"), big_good) << "what did not change since is rolled back";
+  EXPECT_EQ(r.applied.failed, 2u);
+  ASSERT_EQ(problems.list.size(), 2u);
+  for (const std::string& p : problems.list) EXPECT_NE(p.find("changed since the restore examined it"), std::string::npos) << p;
 }
 
 }  // namespace
