@@ -132,13 +132,39 @@ class Archiver {
     return r.id;
   }
 
+  // A folder walked whose tree is not saved yet: chunk ids of its files are still being computed
+  // on the pool, or a folder below it is in that state. Saving a tree needs those ids, so it
+  // waits for the pool; waiting at the end of every folder left the walk idle while the pool
+  // finished that folder's last chunks (a quarter of the walk of a tree with changes scattered
+  // over many folders). Such folders are saved in batches instead (SaveWalked).
+  struct WalkedDir {
+    Tree tree;
+    std::vector<std::unique_ptr<std::deque<Id>>> pending;  // content of tree.nodes[pending_node[i]]
+    std::vector<size_t> pending_node;
+    std::vector<std::pair<size_t, std::unique_ptr<WalkedDir>>> subdirs;  // node index, its folder
+    // For the restore of a rollback: the folder's listing, usable only if complete.
+    std::optional<KnownLiveTree::Listing> listing;
+    struct stat dir_st {};
+    int64_t listed_at = 0;
+    std::optional<Id> id;  // once saved
+  };
+  // Folders walked but not saved, in the order their walks ended: a folder after its subfolders.
+  static constexpr size_t kMaxWalkedDirs = 256;
+
+  struct DirResult {
+    Id id;                              // the tree, if saved
+    std::unique_ptr<WalkedDir> walked;  // else the folder, saved by a later SaveWalked
+  };
+
   // Backs up the entry `name` of the directory open at dirfd, as a node of its parent tree.
   // Returns nullopt if the entry was skipped (reported).
-  // `listed`, if given, receives the entry's lstat.
+  // `listed`, if given, receives the entry's lstat. For a folder whose tree cannot be saved yet,
+  // the node's subtree is left unset and *walked receives the folder (see WalkedDir).
   Result<std::optional<Node>> SaveEntry(int dirfd, const std::string& name, const std::string& path,
                                         const Node* parent,
                                         std::vector<std::unique_ptr<std::deque<Id>>>* pending,
-                                        KnownLiveTree::Listing* listed = nullptr) {
+                                        KnownLiveTree::Listing* listed,
+                                        std::unique_ptr<WalkedDir>* walked) {
     struct stat st;
     if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
       return Skip(path, Status::FromErrno(errno, "stat"));
@@ -187,7 +213,9 @@ class Archiver {
         Result<Tree> t = repo_->LoadTree(parent->subtree);
         if (t.ok()) parent_tree = std::move(t).value();  // unreadable parent: just read everything
       }
-      ASSIGN_OR_RETURN(node.subtree, SaveDir(fd, path, parent_tree ? &*parent_tree : nullptr));
+      ASSIGN_OR_RETURN(DirResult saved, SaveDir(fd, path, parent_tree ? &*parent_tree : nullptr));
+      node.subtree = saved.id;
+      *walked = std::move(saved.walked);
       ++stats_.dirs;
       return std::optional<Node>(node);
     }
@@ -265,42 +293,58 @@ class Archiver {
     return true;
   }
 
-  Result<Id> SaveDir(int dirfd, const std::string& path, const Tree* parent) {
+  Result<DirResult> SaveDir(int dirfd, const std::string& path, const Tree* parent) {
+    auto dir = std::make_unique<WalkedDir>();
+    Status s = WalkDir(dirfd, path, parent, dir.get());
+    if (!s.ok()) {
+      // Pool tasks may still fill the slots of its files: keep them alive until the pool is done.
+      Orphan(dir.get());
+      std::erase_if(walked_, [&](WalkedDir* d) { return Within(dir.get(), d); });
+      return s;
+    }
+    bool ready = dir->pending.empty();
+    for (const auto& sub : dir->subdirs) ready = ready && sub.second->id.has_value();
+    if (ready) {
+      RETURN_IF_ERROR(SaveWalkedDir(dir.get()));
+      return DirResult{*dir->id, nullptr};
+    }
+    walked_.push_back(dir.get());
+    if (walked_.size() >= kMaxWalkedDirs) {
+      RETURN_IF_ERROR(SaveWalked());
+      return DirResult{*dir->id, nullptr};
+    }
+    return DirResult{Id(), std::move(dir)};
+  }
+
+  Status WalkDir(int dirfd, const std::string& path, const Tree* parent, WalkedDir* dir) {
     std::vector<std::string> names;
-    // For the restore of a rollback: the folder's listing, usable only if complete.
-    std::optional<KnownLiveTree::Listing> listing;
-    struct stat dir_st;
-    int64_t listed_at = 0;
     if (record_live_tree_) {
       struct timespec now;
       clock_gettime(CLOCK_REALTIME_COARSE, &now);
-      listed_at = ToNs(now);
-      if (fstat(dirfd, &dir_st) == 0) listing.emplace();
+      dir->listed_at = ToNs(now);
+      if (fstat(dirfd, &dir->dir_st) == 0) dir->listing.emplace();
     }
     {
       int fd = dup(dirfd);
       if (fd < 0) return Status::FromErrno(errno, "dup");
-      DIR* dir = fdopendir(fd);
-      if (!dir) {
+      DIR* d = fdopendir(fd);
+      if (!d) {
         close(fd);
         return Status::FromErrno(errno, "opendir " + path);
       }
       errno = 0;
-      while (struct dirent* e = readdir(dir)) {
+      while (struct dirent* e = readdir(d)) {
         std::string n = e->d_name;
         if (n != "." && n != "..") names.push_back(n);
         errno = 0;
       }
       int err = errno;
-      closedir(dir);
+      closedir(d);
       if (err) {
         Skip(path, Status::FromErrno(err, "read directory")).status().IgnoreError();
-        listing.reset();
+        dir->listing.reset();
       }
     }
-    Tree tree;
-    std::vector<std::unique_ptr<std::deque<Id>>> pending;
-    std::vector<size_t> pending_node;
     std::sort(names.begin(), names.end());
     size_t p = 0;  // parent nodes are sorted by name too: walk both lists together
     for (const std::string& name : names) {
@@ -309,23 +353,57 @@ class Archiver {
         while (p < parent->nodes.size() && parent->nodes[p].name < name) ++p;
         if (p < parent->nodes.size() && parent->nodes[p].name == name) prev = &parent->nodes[p];
       }
-      size_t before = pending.size();
-      size_t listed = listing ? listing->size() : 0;
-      ASSIGN_OR_RETURN(std::optional<Node> node, SaveEntry(dirfd, name, path + "/" + name, prev, &pending,
-                                                           listing ? &*listing : nullptr));
-      if (listing && listing->size() == listed) listing.reset();  // not stat-ed: incomplete
+      size_t before = dir->pending.size();
+      size_t listed = dir->listing ? dir->listing->size() : 0;
+      std::unique_ptr<WalkedDir> sub;
+      ASSIGN_OR_RETURN(std::optional<Node> node,
+                       SaveEntry(dirfd, name, path + "/" + name, prev, &dir->pending,
+                                 dir->listing ? &*dir->listing : nullptr, &sub));
+      if (dir->listing && dir->listing->size() == listed) dir->listing.reset();  // not stat-ed: incomplete
       if (!node) continue;
-      if (pending.size() > before) pending_node.push_back(tree.nodes.size());
-      tree.nodes.push_back(std::move(*node));
+      if (dir->pending.size() > before) dir->pending_node.push_back(dir->tree.nodes.size());
+      if (sub) dir->subdirs.emplace_back(dir->tree.nodes.size(), std::move(sub));
+      dir->tree.nodes.push_back(std::move(*node));
     }
-    RETURN_IF_ERROR(Drain());
-    for (size_t i = 0; i < pending.size(); ++i)
-      tree.nodes[pending_node[i]].content.assign(pending[i]->begin(), pending[i]->end());
+    return Status::OK();
+  }
+
+  // Saves a walked folder's tree. REQUIRES: the pool has finished its files, and its subfolders
+  // are saved.
+  Status SaveWalkedDir(WalkedDir* dir) {
+    for (size_t i = 0; i < dir->pending.size(); ++i)
+      dir->tree.nodes[dir->pending_node[i]].content.assign(dir->pending[i]->begin(), dir->pending[i]->end());
+    for (auto& [index, sub] : dir->subdirs) dir->tree.nodes[index].subtree = *sub->id;
+    dir->subdirs.clear();
+    dir->pending.clear();
     if (record_live_tree_) {
-      for (const Node& node : tree.nodes) record_live_tree_->AddFile(node);
-      if (listing) record_live_tree_->AddListing(dir_st, listed_at, std::move(*listing));
+      for (const Node& node : dir->tree.nodes) record_live_tree_->AddFile(node);
+      if (dir->listing) record_live_tree_->AddListing(dir->dir_st, dir->listed_at, std::move(*dir->listing));
     }
-    return SaveTree(std::move(tree));
+    ASSIGN_OR_RETURN(dir->id, SaveTree(std::move(dir->tree)));
+    return Status::OK();
+  }
+
+  // Waits for the pool, then saves every walked folder, each after its subfolders.
+  Status SaveWalked() {
+    RETURN_IF_ERROR(Drain());
+    for (WalkedDir* dir : walked_) RETURN_IF_ERROR(SaveWalkedDir(dir));
+    walked_.clear();
+    return Status::OK();
+  }
+
+  void Orphan(WalkedDir* dir) {
+    for (auto& p : dir->pending) orphaned_.push_back(std::move(p));
+    dir->pending.clear();
+    for (auto& sub : dir->subdirs) Orphan(sub.second.get());
+  }
+
+  // True if `d` is `root` or a folder below it.
+  static bool Within(const WalkedDir* root, const WalkedDir* d) {
+    if (root == d) return true;
+    for (const auto& sub : root->subdirs)
+      if (Within(sub.second.get(), d)) return true;
+    return false;
   }
 
   Status Finish() {
@@ -359,10 +437,12 @@ class Archiver {
       if (parent_root)
         for (const Node& n : parent_root->nodes)
           if (n.name == name) prev = &n;
-      ASSIGN_OR_RETURN(std::optional<Node> node, SaveEntry(dirfd, name, s, prev, &pending));
-      RETURN_IF_ERROR(Drain());
+      std::unique_ptr<WalkedDir> walked;
+      ASSIGN_OR_RETURN(std::optional<Node> node, SaveEntry(dirfd, name, s, prev, &pending, nullptr, &walked));
+      RETURN_IF_ERROR(SaveWalked());
       if (!node) continue;
       if (!pending.empty()) node->content.assign(pending[0]->begin(), pending[0]->end());
+      if (walked) node->subtree = *walked->id;
       if (record_live_tree_) record_live_tree_->AddFile(*node);
       root.nodes.push_back(std::move(*node));
     }
@@ -446,6 +526,7 @@ class Archiver {
   std::map<uid_t, std::string> users_;
   std::map<gid_t, std::string> groups_;
   std::vector<std::unique_ptr<std::deque<Id>>> orphaned_;
+  std::vector<WalkedDir*> walked_;  // walked, not saved; owned by their parents' WalkedDir or DirResult
   TaskGroup pool_;  // last: destroyed (joined) first, while the rest is still alive
 };
 

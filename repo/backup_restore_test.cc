@@ -108,6 +108,29 @@ TEST_F(BackupRestoreTest, TreeRoundTripIsExact) {
   EXPECT_EQ(Describe(src), Describe(tmp_ / "restored/service"));
 }
 
+// Folders whose files are still being chunked when their walk ends are saved in batches, up to
+// 256 at a time (Archiver::WalkedDir). A tree with more such folders than that, nested, some
+// with no new file but a changed subfolder, restores exactly, first and incremental alike.
+TEST_F(BackupRestoreTest, ManyFoldersWithNewFilesAreSavedInBatches) {
+  std::string src = tmp_ / "src/many-dirs";
+  for (int a = 0; a < 20; ++a)
+    for (int b = 0; b < 30; ++b)
+      WriteFile(src + "/a" + std::to_string(a) + "/b" + std::to_string(b) + "/f",
+                RandomData(100 + static_cast<size_t>(a * 30 + b), a * 30 + b));
+  auto check = [&](const Result<BackupResult>& r) {
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    RestoreOptions ro;
+    ro.target = tmp_ / ("restored-" + r->snapshot_id.ShortHex());
+    auto rr = RestoreToDir(repo_.get(), r->snapshot, ro, nullptr);
+    ASSERT_TRUE(rr.ok()) << rr.status().ToString();
+    EXPECT_EQ(Describe(src), Describe(ro.target + "/many-dirs"));
+  };
+  check(Backup({src}));
+  for (int a = 0; a < 20; a += 2)
+    for (int b = 0; b < 30; b += 3) WriteFile(src + "/a" + std::to_string(a) + "/b" + std::to_string(b) + "/f", RandomData(77, -a - b));
+  check(Backup({src}));
+}
+
 TEST_F(BackupRestoreTest, UnchangedTreeAddsNothingAndChangedFileAddsLittle) {
   std::string src = MakeTree();
   ASSERT_TRUE(Backup({src}).ok());
