@@ -326,7 +326,10 @@ Status Restorer::PlanFile(const Node& node, const std::string& path, const Local
     if (!loc.ok()) return Damaged(path, loc.status());
     if (planned_blobs_.insert(id).second) result_.bytes_fetched += loc->entry.length;
   }
-  ++result_.files;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    ++result_.files;
+  }
   bytes_ += node.size;
   return Status::OK();
 }

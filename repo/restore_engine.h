@@ -202,7 +202,7 @@ class Restorer {
   uint64_t fetched_before_;
   int threads_;
   std::mutex mu_;
-  RestoreResult result_;  // damaged, failed GUARDED_BY(mu_); other fields main thread only
+  RestoreResult result_;  // damaged, failed, files GUARDED_BY(mu_); other fields main thread only
   std::atomic<uint64_t> bytes_{0}, bytes_reused_{0}, verified_{0}, verify_mismatches_{0};
   std::unordered_set<Id, IdHash> planned_blobs_;  // dry run: blobs counted in bytes_fetched
   std::vector<std::pair<std::unique_ptr<DirCtx>, Node>> dirs_;
