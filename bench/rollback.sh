@@ -9,9 +9,9 @@
 # `restic`). KEY_CACHE=1 runs `cairn key unlock` first, so no cairn command of the runs (rollback
 # and full restore alike) derives the key from the password: the operator's session during an
 # incident. Otherwise every command pays the password's scrypt derivation, as a cron job does.
-# Before every timed run the repositories' files are evicted from the page cache
-# (posix_fadvise DONTNEED, no privileges needed), so repository reads are cold as from a remote
-# disk; the live tree stays warm, as it is on a running server. Prints one line per run and the
+# Before every timed run, dirty pages are written out (sync) and the repositories' files are
+# evicted from the page cache (posix_fadvise DONTNEED, no privileges needed), so repository reads
+# are cold as from a remote disk; the live tree stays warm, as it is on a running server. Prints one line per run and the
 # medians; everything is left in WORK_DIR for inspection until the next run.
 set -euo pipefail
 
@@ -31,6 +31,9 @@ RR=$WORK/restic-repo
 
 now() { date +%s.%N; }
 evict() {  # drop the repositories' files from the page cache
+  # Write out what earlier runs left dirty (a full restore leaves a GiB): otherwise the next
+  # command's first fsync waits for it, and one run pays for another.
+  sync
   python3 - "$@" <<'EOF'
 import os, sys
 for root in sys.argv[1:]:
