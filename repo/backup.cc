@@ -438,7 +438,13 @@ class Archiver {
         for (const Node& n : parent_root->nodes)
           if (n.name == name) prev = &n;
       std::unique_ptr<WalkedDir> walked;
-      ASSIGN_OR_RETURN(std::optional<Node> node, SaveEntry(dirfd, name, s, prev, &pending, nullptr, &walked));
+      Result<std::optional<Node>> saved = SaveEntry(dirfd, name, s, prev, &pending, nullptr, &walked);
+      if (!saved.ok()) {
+        // Pool tasks may still fill the file's slots: keep them alive until the pool is done.
+        for (auto& p : pending) orphaned_.push_back(std::move(p));
+        return saved.status();
+      }
+      std::optional<Node> node = std::move(saved).value();
       RETURN_IF_ERROR(SaveWalked());
       if (!node) continue;
       if (!pending.empty()) node->content.assign(pending[0]->begin(), pending[0]->end());

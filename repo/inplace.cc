@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cstdio>
 
 #include "common/bytes.h"
 #include "store/crypto.h"
@@ -66,8 +67,47 @@ Result<std::map<std::string, struct stat>> ListLiveDir(int dirfd) {
   return out;
 }
 
+namespace {
+// True if no entry below the open folder `fd` has a ctime at or after `limit_ns`.
+Result<bool> SubtreeOlderThan(int fd, int64_t limit_ns) {
+  ASSIGN_OR_RETURN(auto children, ListLiveDir(fd));
+  for (const auto& [name, st] : children) {
+    if (ChangedSince(st.st_ctim, limit_ns)) return false;
+    if (!S_ISDIR(st.st_mode)) continue;
+    int sub = openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub < 0) return Status::FromErrno(errno, "open folder " + name + " (not following links)");
+    Result<bool> older = SubtreeOlderThan(sub, limit_ns);
+    close(sub);
+    if (!older.ok() || !*older) return older;
+  }
+  return true;
+}
+}  // namespace
+
+bool ChangedSince(const struct timespec& ctime, int64_t since_ns) {
+  if (ctime.tv_nsec == 0) return Ns(ctime) >= since_ns - kCoarseTimestampNs;
+  return Ns(ctime) >= since_ns;
+}
+
+Status RenameIntoPlace(int dirfd, const std::string& tmp, const std::string& name, bool must_not_exist) {
+  if (!must_not_exist) {
+    if (renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) != 0) return Status::FromErrno(errno, "rename into place");
+    return Status::OK();
+  }
+  Status appeared = Status::IOError("appeared since the restore examined its folder: left as it is; run the "
+                                    "restore again");
+  if (renameat2(dirfd, tmp.c_str(), dirfd, name.c_str(), RENAME_NOREPLACE) == 0) return Status::OK();
+  if (errno == EEXIST) return appeared;
+  if (errno != EINVAL && errno != ENOSYS) return Status::FromErrno(errno, "rename into place");
+  // A file system without RENAME_NOREPLACE: check, then rename (a window of one system call).
+  struct stat st;
+  if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) return appeared;
+  if (renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) != 0) return Status::FromErrno(errno, "rename into place");
+  return Status::OK();
+}
+
 Status RemoveLiveEntry(int dirfd, const std::string& name, bool dry_run, LiveCount* count,
-                       const struct stat* expected) {
+                       const struct stat* expected, int64_t older_than_ns) {
   struct stat st;
   if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     if (errno == ENOENT) return Status::OK();
@@ -79,6 +119,15 @@ Status RemoveLiveEntry(int dirfd, const std::string& name, bool dry_run, LiveCou
   if (S_ISDIR(st.st_mode)) {
     int fd = openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return Status::FromErrno(errno, "open folder " + name + " (not following links)");
+    if (older_than_ns != 0 && !dry_run) {
+      Result<bool> older = SubtreeOlderThan(fd, older_than_ns);
+      if (!older.ok() || !*older) {
+        close(fd);
+        if (!older.ok()) return older.status();
+        return Status::IOError("something in it changed since the restore examined it: not removed; run the "
+                               "restore again");
+      }
+    }
     Result<std::map<std::string, struct stat>> children = ListLiveDir(fd);
     Status s = children.status();
     if (s.ok())
@@ -142,9 +191,16 @@ const std::vector<Id>* KnownLiveTree::FindFile(const struct stat& st) const {
   return &v.content;
 }
 
+KnownLiveTree::KnownLiveTree() {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME_COARSE, &now);
+  created_ns_ = Ns(now);
+}
+
 void KnownLiveTree::AddListing(const struct stat& dir, int64_t listed_at_ns, Listing entries) {
-  // A change in the clock tick the folder was listed in may leave its times as they were.
-  if (Ns(dir.st_mtim) >= listed_at_ns || Ns(dir.st_ctim) >= listed_at_ns) return;
+  // A change in the clock tick the folder was listed in (or, with whole-second times, the same
+  // second) may leave its times as they were.
+  if (ChangedSince(dir.st_mtim, listed_at_ns) || ChangedSince(dir.st_ctim, listed_at_ns)) return;
   std::lock_guard<std::mutex> l(mu_);
   dirs_[Key{static_cast<uint64_t>(dir.st_dev), static_cast<uint64_t>(dir.st_ino)}] =
       DirVersion{Ns(dir.st_mtim), Ns(dir.st_ctim), std::move(entries)};

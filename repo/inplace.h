@@ -39,9 +39,23 @@ struct LiveCount {
 // Removes entry `name` of `dirfd`, a whole folder tree included, without following symlinks.
 // With `dry_run`, only counts. `count` accumulates what was (or would be) removed. With
 // `expected` (the entry as the restore examined it), an entry that is no longer that version is
-// not removed (an IOError). (The files inside a folder are not checked one by one.)
+// not removed (an IOError). With `older_than_ns`, a folder is removed only if nothing in it has
+// a ctime at or after that time (checked before anything is removed): in a rollback, nothing
+// changed since the pre-rollback snapshot began.
 Status RemoveLiveEntry(int dirfd, const std::string& name, bool dry_run, LiveCount* count,
-                       const struct stat* expected = nullptr);
+                       const struct stat* expected = nullptr, int64_t older_than_ns = 0);
+
+// Whole-second times (ext3, ext4 with small inodes, vfat) are truncated, so a change within
+// this much after a moment can carry an earlier stamp.
+inline constexpr int64_t kCoarseTimestampNs = 2'000'000'000;
+
+// True if a ctime of `ctime` may be from a change at or after `since_ns` (realtime).
+bool ChangedSince(const struct timespec& ctime, int64_t since_ns);
+
+// Renames `tmp` over `name` in `dirfd`. With `must_not_exist` (the restore saw no entry of this
+// name), an entry that has appeared since is left alone: an IOError, and `tmp` stays for the
+// caller to remove.
+Status RenameIntoPlace(int dirfd, const std::string& tmp, const std::string& name, bool must_not_exist);
 
 // True if a live entry's permission bits, mtime and (with `owner`) uid/gid equal the node's.
 bool MetadataMatches(const struct stat& st, const Node& node, bool owner);
@@ -80,6 +94,10 @@ class KnownLiveTree {
   // The complete listing of a folder: `dir` is the folder's fstat taken before it was read, at
   // realtime `listed_at_ns` or later (CLOCK_REALTIME_COARSE read before that fstat).
   void AddListing(const struct stat& dir, int64_t listed_at_ns, Listing entries);
+  // Before the backup that fills it began (CLOCK_REALTIME_COARSE when constructed): an entry
+  // whose ctime is older has not changed since the backup saw it (ChangedSince).
+  int64_t unchanged_before_ns() const { return created_ns_; }
+  KnownLiveTree();
   // The listing of the folder `dir` (its fstat now), if one was recorded and the folder has not
   // changed since; handed over once (a restore visits each folder once).
   std::optional<Listing> TakeListing(const struct stat& dir);
@@ -104,6 +122,7 @@ class KnownLiveTree {
   struct KeyHash {
     size_t operator()(const Key& k) const { return std::hash<uint64_t>()(k.inode * 1000003 ^ k.device); }
   };
+  int64_t created_ns_ = 0;
   mutable std::mutex mu_;
   std::unordered_map<Key, Version, KeyHash> files_;     // GUARDED_BY(mu_)
   std::unordered_map<Key, DirVersion, KeyHash> dirs_;   // GUARDED_BY(mu_)

@@ -73,7 +73,7 @@ Status Restorer::RestoreTreeInPlace(const Id& tree_id, DirCtx* dir) {
     bool stale_temp = IsRestoreTempName(name) && !S_ISDIR(entry.second.st_mode);
     if (!stale_temp && !options_.delete_extra) continue;
     LiveCount count;
-    Status s = RemoveLiveEntry(dir->fd, name, options_.dry_run, &count, &entry.second);
+    Status s = RemoveLiveEntry(dir->fd, name, options_.dry_run, &count, &entry.second, UnchangedBeforeNs());
     if (!s.ok()) {
       Failed(path, s).IgnoreError();
       continue;
@@ -245,7 +245,7 @@ Status Restorer::InPlaceEntry(DirCtx* dir, const Node& node, const std::string& 
       Change(path, st ? "replace" : "create", 0);
       if (live_dir && !dry) {
         LiveCount count;
-        Status s = RemoveLiveEntry(dir->fd, node.name, false, &count, &*st);
+        Status s = RemoveLiveEntry(dir->fd, node.name, false, &count, &*st, UnchangedBeforeNs());
         if (!s.ok()) return Failed(path, s);
       }
       if (dry) {
@@ -259,7 +259,7 @@ Status Restorer::InPlaceEntry(DirCtx* dir, const Node& node, const std::string& 
                                                         "run the restore again"));
       }
       RETURN_IF_ERROR(dir->Open());
-      RestoreSymlink(dir->fd, node, path);
+      RestoreSymlink(dir->fd, node, path, /*must_not_exist=*/!st || live_dir);
       return Status::OK();
     }
     case NodeType::kFile:
@@ -296,6 +296,12 @@ Status Restorer::InPlaceFile(DirCtx* dir, const Node& node, const std::string& p
     if (options_.dry_run) return Status::OK();
     Result<int> fd = OpenLiveFile(dir->fd, node.name, st);
     if (!fd.ok()) return Failed(path, fd.status());
+    // The content was compared as of `st`: a file written since gets no metadata from the snapshot.
+    struct stat now;
+    if (fstat(*fd, &now) != 0 || !SameVersion(st, now)) {
+      close(*fd);
+      return Failed(path, Status::IOError("changed since the restore examined it: left as it is; run the restore again"));
+    }
     SetMetadata(*fd, node, path);
     close(*fd);
     return Status::OK();

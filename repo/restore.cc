@@ -77,7 +77,7 @@ Status Restorer::RestoreTree(const Id& tree_id, DirCtx* dir, bool all_selected) 
     if (node.type == NodeType::kSymlink) {
       if (options_.decode_only) continue;
       RETURN_IF_ERROR(dir->Open());
-      RestoreSymlink(dir->fd, node, path);
+      RestoreSymlink(dir->fd, node, path, false);
       continue;
     }
     RETURN_IF_ERROR(AddFile(dir, node, path, std::nullopt, false, nullptr));
@@ -182,17 +182,18 @@ Status Restorer::RunBatch() {
     if (!run.ok()) job.damaged = true;  // a write failed: keep no half-written file
     pool_.Submit([this, &job] { return FinishFile(&job); });
   }
-  Status finished = pool_.Wait();
-  if (run.ok()) RETURN_IF_ERROR(finished);
-  if (options_.verify && run.ok()) {
+  Status finished = pool_.Wait();  // always: the jobs must outlive their tasks
+  Status result = run.ok() ? finished : run;
+  if (options_.verify && result.ok()) {
     for (FileJob& job : batch_)
       if (job.renamed) pool_.Submit([this, &job] { return VerifyFile(job); });
-    RETURN_IF_ERROR(pool_.Wait());
+    result = pool_.Wait();
   }
+  // On every path: a batch is never run twice (Finish runs whatever is left after an error).
   batch_.clear();
   plan_ = FetchPlan();
   if (reporter_) reporter_->Progress(bytes_.load(), "");
-  return run;
+  return result;
 }
 
 // Re-reads a restored file from disk and compares its chunk ids with the snapshot's.
@@ -261,15 +262,16 @@ Status Restorer::FinishFile(FileJob* job) {
   if (job->replace_dir) {
     // Only now, with the new file complete: a folder cannot be renamed over.
     LiveCount count;
-    Status s = RemoveLiveEntry(job->dirfd, node.name, false, &count);
+    Status s = RemoveLiveEntry(job->dirfd, node.name, false, &count, nullptr, UnchangedBeforeNs());
     if (!s.ok()) {
       unlinkat(job->dirfd, job->tmp.c_str(), 0);
       Failed(job->path, s).IgnoreError();
       return Status::OK();
     }
   }
-  if (renameat(job->dirfd, job->tmp.c_str(), job->dirfd, node.name.c_str()) != 0) {
-    Status s = Status::FromErrno(errno, "rename into place");
+  // In place, a name the walk found free must still be free: a file created since is not
+  // replaced unseen.
+  if (Status s = RenameIntoPlace(job->dirfd, job->tmp, node.name, options_.in_place && !job->replaces); !s.ok()) {
     unlinkat(job->dirfd, job->tmp.c_str(), 0);
     Failed(job->path, s).IgnoreError();
     return Status::OK();
@@ -288,7 +290,7 @@ void Restorer::SetMetadata(int fd, const Node& node, const std::string& path) {
   if (futimens(fd, ts) != 0) Problem(path, Status::FromErrno(errno, "set times"));
 }
 
-void Restorer::RestoreSymlink(int dirfd, const Node& node, const std::string& path) {
+void Restorer::RestoreSymlink(int dirfd, const Node& node, const std::string& path, bool must_not_exist) {
   // Replace whatever is there with the link, atomically, via a temporary name.
   std::string tmp = NewRestoreTempName();
   if (symlinkat(node.link_target.c_str(), dirfd, tmp.c_str()) != 0) {
@@ -300,8 +302,7 @@ void Restorer::RestoreSymlink(int dirfd, const Node& node, const std::string& pa
     Problem(path, Status::FromErrno(errno, "chown"));
   struct timespec ts[2] = {ToTimespec(node.mtime_ns), ToTimespec(node.mtime_ns)};
   utimensat(dirfd, tmp.c_str(), ts, AT_SYMLINK_NOFOLLOW);
-  if (renameat(dirfd, tmp.c_str(), dirfd, node.name.c_str()) != 0) {
-    Status s = Status::FromErrno(errno, "rename into place");
+  if (Status s = RenameIntoPlace(dirfd, tmp, node.name, must_not_exist); !s.ok()) {
     unlinkat(dirfd, tmp.c_str(), 0);
     Failed(path, s).IgnoreError();
     return;

@@ -175,7 +175,14 @@ class Restorer {
 
   void SetMetadata(int fd, const Node& node, const std::string& path);
 
-  void RestoreSymlink(int dirfd, const Node& node, const std::string& path);
+  // `must_not_exist`: in place, the walk saw no entry of this name (RenameIntoPlace).
+  void RestoreSymlink(int dirfd, const Node& node, const std::string& path, bool must_not_exist);
+
+  // In a rollback, folders are removed only if nothing in them changed since the pre-rollback
+  // snapshot began (RemoveLiveEntry's older_than_ns); 0 otherwise.
+  int64_t UnchangedBeforeNs() const {
+    return options_.known_live_tree ? options_.known_live_tree->unchanged_before_ns() : 0;
+  }
 
   static std::string LinkTarget(int dirfd, const std::string& name);
 

@@ -581,6 +581,23 @@ TEST(KnownLiveTreeTest, ListingIsHandedOverOnlyWhileTheFolderIsUnchanged) {
   EXPECT_EQ(known.listings(), 0u) << "listed in the tick of the last change: not kept";
 }
 
+// A name the restore found free is filled only if it is still free: a file created there since
+// is not replaced unseen.
+TEST(RenameIntoPlaceTest, NameThatAppearedSinceIsLeftAlone) {
+  TempDir tmp;
+  WriteFile(tmp / "d/.new", AsBytes("restored"));
+  WriteFile(tmp / "d/taken", AsBytes("written meanwhile"));
+  int dirfd = open((tmp / "d").c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(dirfd, 0);
+  Status s = RenameIntoPlace(dirfd, ".new", "taken", true);
+  EXPECT_EQ(s.code(), Code::kIOError);
+  EXPECT_NE(s.ToString().find("appeared since"), std::string::npos) << s.ToString();
+  EXPECT_EQ(AsString(ReadFile(tmp / "d/taken")), "written meanwhile");
+  EXPECT_TRUE(RenameIntoPlace(dirfd, ".new", "free", true).ok());
+  EXPECT_EQ(AsString(ReadFile(tmp / "d/free")), "restored");
+  close(dirfd);
+}
+
 // A writer that was not stopped changes entries after the pre-rollback snapshot looked at them.
 // The rollback replaces or removes only what it examined, which is what the pre-rollback
 // snapshot keeps: a version written since is left as it is and reported, never lost.
@@ -593,21 +610,27 @@ TEST_F(RollbackTest, EntryChangedAfterThePreRollbackSnapshotIsNeitherReplacedNor
   WriteFile(app_ + "/big.bin", big);
   WriteFile(app_ + "/conf/app.yaml", AsBytes("port: 9090\nworkers: 4\n"));
   WriteFile(app_ + "/src/extra.c", AsBytes("int broken;\n"));
+  WriteFile(app_ + "/cache/sub/log", AsBytes("line 1\n"));
+  WriteFile(app_ + "/tmp/sub/scratch", AsBytes("x"));
   usleep(30000);  // past the clock tick of the change, so the snapshot's listings are kept
   RollbackOptions o = Options(true, true);
   o.after_undo_snapshot_for_test = [&] {
     // In place (same inode, no folder change): only the entries themselves tell.
     WriteFile(app_ + "/conf/app.yaml", AsBytes("port: 7070\nworkers: 8\n"));
     WriteFile(app_ + "/src/extra.c", AsBytes("int broken;\nint written_later;\n"));
+    // Deep in an extra folder: only the file's own ctime tells.
+    WriteFile(app_ + "/cache/sub/log", AsBytes("line 1\nline 2\n"));
   };
   Problems problems;
   RollbackResult r = Roll(snap, o, &problems);
   ASSERT_TRUE(r.undo_snapshot);
   EXPECT_EQ(AsString(ReadFile(app_ + "/conf/app.yaml")), "port: 7070\nworkers: 8\n");
   EXPECT_EQ(AsString(ReadFile(app_ + "/src/extra.c")), "int broken;\nint written_later;\n");
+  EXPECT_EQ(AsString(ReadFile(app_ + "/cache/sub/log")), "line 1\nline 2\n");
   EXPECT_EQ(ReadFile(app_ + "/big.bin"), big_good) << "what did not change since is rolled back";
-  EXPECT_EQ(r.applied.failed, 2u);
-  ASSERT_EQ(problems.list.size(), 2u);
+  EXPECT_FALSE(fs::exists(app_ + "/tmp")) << "an extra folder nothing wrote to since is removed";
+  EXPECT_EQ(r.applied.failed, 3u);
+  ASSERT_EQ(problems.list.size(), 3u);
   for (const std::string& p : problems.list) EXPECT_NE(p.find("changed since the restore examined it"), std::string::npos) << p;
 }
 
