@@ -68,6 +68,12 @@ Result<std::map<std::string, struct stat>> ListLiveDir(int dirfd) {
 }
 
 namespace {
+// The same entry in the same version: device, inode, type, size, mtime and ctime.
+bool SameEntry(const struct stat& examined, const struct stat& now) {
+  return SameVersion(examined, now) && examined.st_dev == now.st_dev &&
+         (examined.st_mode & S_IFMT) == (now.st_mode & S_IFMT);
+}
+
 // True if no entry below the open folder `fd` has a ctime at or after `limit_ns`.
 Result<bool> SubtreeOlderThan(int fd, int64_t limit_ns) {
   ASSIGN_OR_RETURN(auto children, ListLiveDir(fd));
@@ -113,9 +119,7 @@ Status RemoveLiveEntry(int dirfd, const std::string& name, bool dry_run, LiveCou
     if (errno == ENOENT) return Status::OK();
     return Status::FromErrno(errno, "stat " + name);
   }
-  if (expected && !(SameVersion(*expected, st) && expected->st_dev == st.st_dev &&
-                    (expected->st_mode & S_IFMT) == (st.st_mode & S_IFMT)))
-    return Status::IOError("changed since the restore examined it: not removed; run the restore again");
+  if (expected && !SameEntry(*expected, st)) return NotAsExamined();
   if (S_ISDIR(st.st_mode)) {
     int fd = openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return Status::FromErrno(errno, "open folder " + name + " (not following links)");
@@ -227,13 +231,17 @@ size_t KnownLiveTree::listings() const {
   return dirs_.size();
 }
 
-Result<bool> StillAsListed(int dirfd, const std::string& name, const struct stat& listed) {
+Status NotAsExamined() {
+  return Status::IOError("changed since the restore examined it: left as it is; run the restore again");
+}
+
+Status StillAsListed(int dirfd, const std::string& name, const struct stat& listed) {
   struct stat now;
   if (fstatat(dirfd, name.c_str(), &now, AT_SYMLINK_NOFOLLOW) != 0) {
-    if (errno == ENOENT) return false;
+    if (errno == ENOENT) return NotAsExamined();
     return Status::FromErrno(errno, "stat " + name);
   }
-  return SameVersion(listed, now) && listed.st_dev == now.st_dev && (listed.st_mode & S_IFMT) == (now.st_mode & S_IFMT);
+  return SameEntry(listed, now) ? Status::OK() : NotAsExamined();
 }
 
 }  // namespace cairn

@@ -85,6 +85,8 @@ class KnownLiveTree {
  public:
   using Listing = std::map<std::string, struct stat>;
 
+  KnownLiveTree();
+
   // A regular file's node as backup recorded it (stat taken when it was read); nodes flagged
   // changed-during-read are ignored.
   void AddFile(const Node& node);
@@ -97,7 +99,6 @@ class KnownLiveTree {
   // Before the backup that fills it began (CLOCK_REALTIME_COARSE when constructed): an entry
   // whose ctime is older has not changed since the backup saw it (ChangedSince).
   int64_t unchanged_before_ns() const { return created_ns_; }
-  KnownLiveTree();
   // The listing of the folder `dir` (its fstat now), if one was recorded and the folder has not
   // changed since; handed over once (a restore visits each folder once).
   std::optional<Listing> TakeListing(const struct stat& dir);
@@ -128,9 +129,12 @@ class KnownLiveTree {
   std::unordered_map<Key, DirVersion, KeyHash> dirs_;   // GUARDED_BY(mu_)
 };
 
-// True if entry `name` of `dirfd` is still the version `listed` describes (same inode, size,
-// mtime and ctime), checked with lstat just before the restore replaces or removes it. False if
-// it changed or vanished since it was examined.
-Result<bool> StillAsListed(int dirfd, const std::string& name, const struct stat& listed);
+// OK if entry `name` of `dirfd` is still the version `listed` describes (same device, inode,
+// type, size, mtime and ctime), checked with lstat just before the restore replaces or removes
+// it; else NotAsExamined() (changed or vanished since it was examined) or the lstat's error.
+Status StillAsListed(int dirfd, const std::string& name, const struct stat& listed);
+
+// The error for an entry that is no longer the version the restore examined: left as it is.
+Status NotAsExamined();
 
 }  // namespace cairn

@@ -199,10 +199,7 @@ Status Restorer::InPlaceEntry(DirCtx* dir, const Node& node, const std::string& 
       bool create = !st;
       if (st && !live_dir) {  // a file, symlink or special file where the snapshot has a folder
         if (!dry) {
-          Result<bool> same = StillAsListed(dir->fd, node.name, *st);
-          if (!same.ok()) return Failed(path, same.status());
-          if (!*same) return Failed(path, Status::IOError("changed since the restore examined it: not removed; "
-                                                          "run the restore again"));
+          if (Status s = StillAsListed(dir->fd, node.name, *st); !s.ok()) return Failed(path, s);
           if (unlinkat(dir->fd, node.name.c_str(), 0) != 0) return Failed(path, Status::FromErrno(errno, "remove"));
         }
         create = true;
@@ -253,10 +250,7 @@ Status Restorer::InPlaceEntry(DirCtx* dir, const Node& node, const std::string& 
         return Status::OK();
       }
       if (st && !live_dir) {  // replaced by the rename below: only as examined
-        Result<bool> same = StillAsListed(dir->fd, node.name, *st);
-        if (!same.ok()) return Failed(path, same.status());
-        if (!*same) return Failed(path, Status::IOError("changed since the restore examined it: left as it is; "
-                                                        "run the restore again"));
+        if (Status s = StillAsListed(dir->fd, node.name, *st); !s.ok()) return Failed(path, s);
       }
       RETURN_IF_ERROR(dir->Open());
       RestoreSymlink(dir->fd, node, path, /*must_not_exist=*/!st || live_dir);
@@ -300,7 +294,7 @@ Status Restorer::InPlaceFile(DirCtx* dir, const Node& node, const std::string& p
     struct stat now;
     if (fstat(*fd, &now) != 0 || !SameVersion(st, now)) {
       close(*fd);
-      return Failed(path, Status::IOError("changed since the restore examined it: left as it is; run the restore again"));
+      return Failed(path, NotAsExamined());
     }
     SetMetadata(*fd, node, path);
     close(*fd);

@@ -249,13 +249,9 @@ Status Restorer::FinishFile(FileJob* job) {
   if (job->replaces) {
     // Whatever the restore examined and decided on must still be there: a version written since
     // (in a rollback: after the pre-rollback snapshot kept the tree) is not replaced unseen.
-    Result<bool> same = StillAsListed(job->dirfd, node.name, *job->replaces);
-    if (!same.ok() || !*same) {
+    if (Status s = StillAsListed(job->dirfd, node.name, *job->replaces); !s.ok()) {
       unlinkat(job->dirfd, job->tmp.c_str(), 0);
-      Failed(job->path, same.ok() ? Status::IOError("changed since the restore examined it: left as it is; "
-                                                    "run the restore again")
-                                  : same.status())
-          .IgnoreError();
+      Failed(job->path, s).IgnoreError();
       return Status::OK();
     }
   }
