@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "common/task_group.h"
+#include "repo/listing_ahead.h"
 #include "repo/parent_prefetch.h"
 
 namespace cairn {
@@ -164,9 +165,12 @@ class Archiver {
                                         const Node* parent,
                                         std::vector<std::unique_ptr<std::deque<Id>>>* pending,
                                         KnownLiveTree::Listing* listed,
-                                        std::unique_ptr<WalkedDir>* walked) {
+                                        std::unique_ptr<WalkedDir>* walked,
+                                        const struct stat* listed_ahead = nullptr) {
     struct stat st;
-    if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+    if (listed_ahead)
+      st = *listed_ahead;
+    else if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
       return Skip(path, Status::FromErrno(errno, "stat"));
     if (listed) listed->emplace(name, st);
     Node node;
@@ -208,12 +212,13 @@ class Archiver {
       }
       node.type = NodeType::kDir;
       node.size = 0;
-      std::optional<Tree> parent_tree;
+      std::shared_ptr<const Tree> parent_tree;
       if (parent && parent->type == NodeType::kDir) {
-        Result<Tree> t = repo_->LoadTree(parent->subtree);
+        Result<std::shared_ptr<const Tree>> t =
+            TreeAhead::Load(repo_, prefetch_ ? prefetch_->trees() : nullptr, parent->subtree);
         if (t.ok()) parent_tree = std::move(t).value();  // unreadable parent: just read everything
       }
-      ASSIGN_OR_RETURN(DirResult saved, SaveDir(fd, path, parent_tree ? &*parent_tree : nullptr));
+      ASSIGN_OR_RETURN(DirResult saved, SaveDir(fd, path, parent_tree.get()));
       node.subtree = saved.id;
       *walked = std::move(saved.walked);
       ++stats_.dirs;
@@ -317,14 +322,28 @@ class Archiver {
   }
 
   Status WalkDir(int dirfd, const std::string& path, const Tree* parent, WalkedDir* dir) {
+    // Listed ahead on another thread, if it is still the folder open here.
+    std::unique_ptr<ListingAhead::Listing> ahead = listing_ahead_ ? listing_ahead_->Take(path) : nullptr;
+    if (ahead) {
+      struct stat here;
+      if (fstat(dirfd, &here) != 0 || here.st_dev != ahead->dir.st_dev || here.st_ino != ahead->dir.st_ino)
+        ahead.reset();
+    }
     std::vector<std::string> names;
-    if (record_live_tree_) {
+    if (ahead) {
+      if (record_live_tree_) {
+        dir->listed_at = ahead->listed_at_ns;
+        dir->dir_st = ahead->dir;
+        dir->listing.emplace();
+      }
+      for (const ListingAhead::Entry& e : ahead->entries) names.push_back(e.name);
+    } else if (record_live_tree_) {
       struct timespec now;
       clock_gettime(CLOCK_REALTIME_COARSE, &now);
       dir->listed_at = ToNs(now);
       if (fstat(dirfd, &dir->dir_st) == 0) dir->listing.emplace();
     }
-    {
+    if (!ahead) {
       int fd = dup(dirfd);
       if (fd < 0) return Status::FromErrno(errno, "dup");
       DIR* d = fdopendir(fd);
@@ -345,9 +364,10 @@ class Archiver {
         dir->listing.reset();
       }
     }
-    std::sort(names.begin(), names.end());
+    if (!ahead) std::sort(names.begin(), names.end());  // a listing ahead comes sorted
     size_t p = 0;  // parent nodes are sorted by name too: walk both lists together
-    for (const std::string& name : names) {
+    for (size_t i = 0; i < names.size(); ++i) {
+      const std::string& name = names[i];
       const Node* prev = nullptr;
       if (parent) {
         while (p < parent->nodes.size() && parent->nodes[p].name < name) ++p;
@@ -358,7 +378,8 @@ class Archiver {
       std::unique_ptr<WalkedDir> sub;
       ASSIGN_OR_RETURN(std::optional<Node> node,
                        SaveEntry(dirfd, name, path + "/" + name, prev, &dir->pending,
-                                 dir->listing ? &*dir->listing : nullptr, &sub));
+                                 dir->listing ? &*dir->listing : nullptr, &sub,
+                                 ahead ? &ahead->entries[i].st : nullptr));
       if (dir->listing && dir->listing->size() == listed) dir->listing.reset();  // not stat-ed: incomplete
       if (!node) continue;
       if (dir->pending.size() > before) dir->pending_node.push_back(dir->tree.nodes.size());
@@ -432,6 +453,12 @@ class Archiver {
         return Status::FromErrno(errno, s);
       root_ = s;
       root_dev_ = st.st_dev;
+      // A folder's tree is listed ahead of the walk; stopped before the next path.
+      if (S_ISDIR(st.st_mode)) listing_ahead_ = std::make_unique<ListingAhead>(s, &selection_, root_dev_);
+      struct ListingAheadStop {
+        std::unique_ptr<ListingAhead>* p;
+        ~ListingAheadStop() { p->reset(); }
+      } stop_listing{&listing_ahead_};
       std::vector<std::unique_ptr<std::deque<Id>>> pending;
       const Node* prev = nullptr;
       if (parent_root)
@@ -517,6 +544,7 @@ class Archiver {
   std::function<void(const std::string&)> before_read_;
   KnownLiveTree* record_live_tree_;  // may be null
   std::unique_ptr<ParentBlobPrefetch> prefetch_;  // null without a parent
+  std::unique_ptr<ListingAhead> listing_ahead_;   // for the path being walked, if a folder
   std::string root_;  // the backed-up path being walked, absolute
   dev_t root_dev_ = 0;
   uint64_t excluded_ = 0, changed_during_read_ = 0;

@@ -43,8 +43,9 @@ Status CopyRange(int src, uint64_t src_offset, int dst, uint64_t dst_offset, uin
 // match tree `tree_id`, changing only what differs.
 Status Restorer::RestoreTreeInPlace(const Id& tree_id, DirCtx* dir) {
   if (Stopping()) return Status::OK();  // e.g. this folder's own metadata already differs
-  Result<Tree> tree = repo_->LoadTree(tree_id);
-  if (!tree.ok()) return Damaged(dir->path.empty() ? "/" : dir->path, tree.status());
+  Result<std::shared_ptr<const Tree>> loaded = LoadTree(tree_id);
+  if (!loaded.ok()) return Damaged(dir->path.empty() ? "/" : dir->path, loaded.status());
+  const std::shared_ptr<const Tree>& tree = *loaded;
   std::map<std::string, struct stat> live;
   if (dir->fd >= 0) {
     Result<std::map<std::string, struct stat>> listed = ListInPlace(*dir);

@@ -2,8 +2,9 @@
 
 namespace cairn {
 
-ParentBlobPrefetch::ParentBlobPrefetch(Repository* repo, Tree root)
-    : repo_(repo), thread_([this, root = std::move(root)]() mutable { Run(std::move(root)); }) {}
+ParentBlobPrefetch::ParentBlobPrefetch(Repository* repo, Tree root) : repo_(repo) {
+  trees_.emplace(repo, std::move(root), [this](const Tree& tree) { return LookUp(tree); });
+}
 
 ParentBlobPrefetch::~ParentBlobPrefetch() {
   {
@@ -11,7 +12,7 @@ ParentBlobPrefetch::~ParentBlobPrefetch() {
     stop_ = true;
   }
   room_.notify_all();
-  thread_.join();
+  trees_.reset();  // joins the thread before the members it uses go
 }
 
 std::optional<Id> ParentBlobPrefetch::TakePack(const Id& id) {
@@ -24,28 +25,26 @@ std::optional<Id> ParentBlobPrefetch::TakePack(const Id& id) {
   return pack;
 }
 
-void ParentBlobPrefetch::Run(Tree root) { Walk(root); }
-
-void ParentBlobPrefetch::Walk(const Tree& tree) {
+bool ParentBlobPrefetch::LookUp(const Tree& tree) {
+  // A folder's answers are published together: taking the lock once per blob made the walk,
+  // which takes it for every file, wait on it.
+  std::vector<std::pair<Id, Id>> answers;
   for (const Node& node : tree.nodes) {
-    if (stop_) return;
-    if (node.type == NodeType::kDir) {
-      // An unreadable tree is the walk's business: it meets the same error and reports it.
-      Result<Tree> sub = repo_->LoadTree(node.subtree);
-      if (sub.ok()) Walk(*sub);
-      continue;
-    }
     if (node.type != NodeType::kFile) continue;
     for (const Id& id : node.content) {
       // Lookup errors are left for the walk's own lookup to meet.
       Result<std::optional<BlobLocation>> loc = repo_->index()->Lookup(BlobType::kData, id);
-      if (!loc.ok() || !loc->has_value()) continue;
-      std::unique_lock<std::mutex> l(mu_);
-      room_.wait(l, [&] { return stop_ || found_.size() < kMaxWaiting; });
-      if (stop_) return;
-      found_.emplace(id, (*loc)->pack);
+      if (loc.ok() && loc->has_value()) answers.emplace_back(id, (*loc)->pack);
     }
   }
+  size_t i = 0;
+  while (i < answers.size()) {
+    std::unique_lock<std::mutex> l(mu_);
+    room_.wait(l, [&] { return stop_ || found_.size() < kMaxWaiting; });
+    if (stop_) return false;
+    for (; i < answers.size() && found_.size() < kMaxWaiting; ++i) found_.insert(answers[i]);
+  }
+  return true;
 }
 
 }  // namespace cairn

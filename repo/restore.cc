@@ -53,8 +53,9 @@ bool AllZero(ByteView b) {
 }
 
 Status Restorer::RestoreTree(const Id& tree_id, DirCtx* dir, bool all_selected) {
-  Result<Tree> tree = repo_->LoadTree(tree_id);
-  if (!tree.ok()) return Damaged(dir->path.empty() ? "/" : dir->path, tree.status());
+  Result<std::shared_ptr<const Tree>> loaded = LoadTree(tree_id);
+  if (!loaded.ok()) return Damaged(dir->path.empty() ? "/" : dir->path, loaded.status());
+  const std::shared_ptr<const Tree>& tree = *loaded;
   for (const Node& node : tree->nodes) {
     if (!IsValidNodeName(node.name))  // DecodeTree checks too; restore never relies on one check
       return Status::Corruption("tree " + tree_id.Hex() + ": hostile entry name");
@@ -384,6 +385,9 @@ Result<RestoreResult> RestoreToDir(Repository* repo, const Snapshot& snapshot,
     root.owned = true;
   }
   auto restorer = std::make_unique<Restorer>(repo, options, reporter);
+  // Walks that visit every folder; a dry run that stops at the first difference visits few.
+  bool whole = options.in_place ? !(options.dry_run && options.stop_at_first_change) : options.includes.empty();
+  if (whole) restorer->LoadTreesAhead(snapshot.tree);
   Status walk = options.in_place ? restorer->RestoreTreeInPlace(snapshot.tree, &root)
                                  : restorer->RestoreTree(snapshot.tree, &root, false);
   Status finish = restorer->Finish();

@@ -21,6 +21,7 @@
 #include "repo/fetch_plan.h"
 #include "repo/local_chunks.h"
 #include "repo/restore.h"
+#include "repo/tree_ahead.h"
 
 namespace cairn::restore_internal {
 
@@ -119,6 +120,9 @@ class Restorer {
         threads_(options.threads > 0 ? options.threads : DefaultThreads()),
         pool_(threads_, 2 * threads_) {}
 
+  // Loads the trees below `root` ahead of the walk (TreeAhead), for a walk that visits them all.
+  void LoadTreesAhead(const Id& root) { trees_ahead_.emplace(repo_, root); }
+
   Status RestoreTree(const Id& tree_id, DirCtx* dir, bool all_selected);
 
   // In-place: makes the open folder `dir` (fd < 0 in a dry run where it does not exist yet)
@@ -161,6 +165,10 @@ class Restorer {
 
   // Dry run: counts what writing the file would cost.
   Status PlanFile(const Node& node, const std::string& path, const LocalSource* source);
+
+  Result<std::shared_ptr<const Tree>> LoadTree(const Id& id) {
+    return TreeAhead::Load(repo_, trees_ahead_ ? &*trees_ahead_ : nullptr, id);
+  }
 
   Status RunBatch();
 
@@ -215,7 +223,8 @@ class Restorer {
   std::vector<std::pair<std::unique_ptr<DirCtx>, Node>> dirs_;
   std::deque<FileJob> batch_;
   FetchPlan plan_;
-  TaskGroup pool_;  // last: joined first
+  TaskGroup pool_;
+  std::optional<TreeAhead> trees_ahead_;  // last: joined first
 };
 
 }  // namespace cairn::restore_internal

@@ -1,0 +1,149 @@
+#include "repo/listing_ahead.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+namespace cairn {
+
+ListingAhead::ListingAhead(std::string root, const Selection* selection, dev_t root_dev)
+    : root_(std::move(root)), selection_(selection), root_dev_(root_dev), thread_([this] { Run(); }) {}
+
+ListingAhead::~ListingAhead() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  changed_.notify_all();
+  thread_.join();
+}
+
+bool ListingAhead::WalkOrderLess(const std::string& a, const std::string& b) {
+  size_t i = 0, j = 0;
+  for (;;) {
+    if (i >= a.size()) return j < b.size();  // a is b or a folder above it
+    if (j >= b.size()) return false;
+    size_t ie = std::min(a.find('/', i), a.size());
+    size_t je = std::min(b.find('/', j), b.size());
+    int c = a.compare(i, ie - i, b, j, je - j);
+    if (c != 0) return c < 0;
+    i = ie + 1;
+    j = je + 1;
+  }
+}
+
+std::unique_ptr<ListingAhead::Listing> ListingAhead::Take(const std::string& path) {
+  std::unique_lock<std::mutex> l(mu_);
+  for (;;) {
+    // Folders before `path` in walk order, the walk has passed: dropped, making room.
+    auto at = waiting_.lower_bound(path);
+    if (at != waiting_.begin()) {
+      for (auto it = waiting_.begin(); it != at; it = waiting_.erase(it))
+        waiting_entries_ -= it->second->entries.size();
+      changed_.notify_all();
+    }
+    if (at != waiting_.end() && at->first == path) {
+      std::unique_ptr<Listing> listing = std::move(at->second);
+      waiting_entries_ -= listing->entries.size();
+      waiting_.erase(at);
+      changed_.notify_all();
+      return listing;
+    }
+    // Not there: it never will be once the lister has finished or moved past it.
+    if (done_ || stop_ || (!position_.empty() && WalkOrderLess(path, position_))) return nullptr;
+    changed_.wait(l);
+  }
+}
+
+void ListingAhead::Started(const std::string& path) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    position_ = path;
+  }
+  changed_.notify_all();
+}
+
+bool ListingAhead::Publish(const std::string& path, std::unique_ptr<Listing> listing) {
+  std::unique_lock<std::mutex> l(mu_);
+  size_t n = listing->entries.size();
+  changed_.wait(l, [&] { return stop_ || waiting_.empty() || waiting_entries_ + n <= kMaxWaitingEntries; });
+  if (stop_) return false;
+  waiting_entries_ += n;
+  waiting_.emplace(path, std::move(listing));
+  l.unlock();
+  changed_.notify_all();
+  return true;
+}
+
+void ListingAhead::Run() {
+  int fd = open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0) List(fd, root_);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    done_ = true;
+  }
+  changed_.notify_all();
+}
+
+void ListingAhead::List(int fd, const std::string& path) {
+  struct Closer {
+    int fd;
+    ~Closer() { close(fd); }
+  } closer{fd};
+  Started(path);
+  auto listing = std::make_unique<Listing>();
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME_COARSE, &now);
+  listing->listed_at_ns = int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
+  if (fstat(fd, &listing->dir) != 0) return;
+  std::vector<std::string> names;
+  {
+    int dup_fd = dup(fd);
+    if (dup_fd < 0) return;
+    DIR* d = fdopendir(dup_fd);
+    if (!d) {
+      close(dup_fd);
+      return;
+    }
+    errno = 0;
+    while (struct dirent* e = readdir(d)) {
+      std::string n = e->d_name;
+      if (n != "." && n != "..") names.push_back(std::move(n));
+      errno = 0;
+    }
+    int err = errno;
+    closedir(d);
+    if (err) return;  // the walk lists it itself and reports the error
+  }
+  std::sort(names.begin(), names.end());
+  listing->entries.reserve(names.size());
+  std::vector<std::string> subdirs;
+  for (std::string& name : names) {
+    Entry& e = listing->entries.emplace_back();
+    if (fstatat(fd, name.c_str(), &e.st, AT_SYMLINK_NOFOLLOW) != 0) return;  // as above
+    e.name = std::move(name);
+    // Where the walk descends: a folder it includes (not excluded, not on another file system
+    // with --one-file-system); the exclude marker is checked once it is open, as the walk does.
+    if (S_ISDIR(e.st.st_mode)) {
+      std::string rel = (path + "/" + e.name).substr(root_.size() + 1);
+      if (selection_->Check(rel, e.st, root_dev_) == Selection::Verdict::kInclude) subdirs.push_back(e.name);
+    }
+  }
+  if (!Publish(path, std::move(listing))) return;
+  for (const std::string& name : subdirs) {
+    int sub = openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub < 0) continue;
+    if (selection_->HasExcludeMarker(sub)) {
+      close(sub);
+      continue;
+    }
+    List(sub, path + "/" + name);
+    std::lock_guard<std::mutex> l(mu_);
+    if (stop_) return;
+  }
+}
+
+}  // namespace cairn
