@@ -55,7 +55,7 @@ size_t FindBoundary(const GearTable& gear, const ChunkerParams& params, ByteView
 // REQUIRES: params.Validate().ok().
 class Chunker {
  public:
-  // scratch, if given, is used as the buffer (and grown to 2 * max_size if smaller), so one
+  // scratch, if given, is used as the buffer (grown as needed, up to 2 * max_size), so one
   // buffer can serve many inputs in turn; it must outlive the Chunker.
   Chunker(const GearTable& gear, const ChunkerParams& params, Reader* reader,
           Bytes* scratch = nullptr);
@@ -65,6 +65,8 @@ class Chunker {
   uint64_t bytes_read() const { return bytes_read_; }
 
  private:
+  static constexpr size_t kMinWindow = 1 << 20;  // the first size of a window that grows
+
   Status Fill();
   const GearTable& gear_;
   ChunkerParams params_;

@@ -73,6 +73,20 @@ Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   return Status::IOError("index database: " + what + ": " + s.ToString());
 }
 
+}  // namespace
+
+Result<std::vector<std::optional<BlobLocation>>> Index::LookupMany(BlobType type, const std::vector<Id>& ids) {
+  std::vector<std::optional<BlobLocation>> out;
+  out.reserve(ids.size());
+  for (const Id& id : ids) {
+    ASSIGN_OR_RETURN(std::optional<BlobLocation> loc, Lookup(type, id));
+    out.push_back(loc);
+  }
+  return out;
+}
+
+namespace {
+
 class RocksIndex : public Index {
  public:
   // `remove_dir`: a private database of this process, deleted when it closes.
@@ -103,6 +117,34 @@ class RocksIndex : public Index {
     RETURN_IF_ERROR(FromRocks(s, "get"));
     ASSIGN_OR_RETURN(BlobLocation loc, DecodeLocation(type, id, value));
     return std::optional<BlobLocation>(loc);
+  }
+
+  Result<std::vector<std::optional<BlobLocation>>> LookupMany(BlobType type, const std::vector<Id>& ids) override {
+    // The read-only overlay is consulted key by key (Lookup).
+    if (read_only_) return Index::LookupMany(type, ids);
+    // Sorted keys let RocksDB's batched MultiGet visit each table file once for all of them.
+    std::vector<std::string> keys;
+    keys.reserve(ids.size());
+    for (const Id& id : ids) keys.push_back(BlobKey(type, id));
+    std::vector<size_t> order(ids.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
+    std::vector<rocksdb::Slice> sorted;
+    sorted.reserve(ids.size());
+    for (size_t i : order) sorted.emplace_back(keys[i]);
+    std::vector<rocksdb::PinnableSlice> values(ids.size());
+    std::vector<rocksdb::Status> statuses(ids.size());
+    db_->MultiGet(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), sorted.size(), sorted.data(), values.data(),
+                  statuses.data(), /*sorted_input=*/true);
+    std::vector<std::optional<BlobLocation>> out(ids.size());
+    for (size_t j = 0; j < order.size(); ++j) {
+      size_t i = order[j];
+      if (statuses[j].IsNotFound()) continue;
+      RETURN_IF_ERROR(FromRocks(statuses[j], "get"));
+      ASSIGN_OR_RETURN(BlobLocation loc, DecodeLocation(type, ids[i], values[j]));
+      out[i] = loc;
+    }
+    return out;
   }
 
   Status AddIndexFile(const Id& index_id, const std::vector<IndexedPack>& packs) override {

@@ -111,6 +111,10 @@ std::vector<std::optional<Result<LocalSource>>> Restorer::HashLiveFiles(
     auto it = live.find(node.name);
     if (node.type != NodeType::kFile || it == live.end() || !S_ISREG(it->second.st_mode)) continue;
     if (QuickMatch(it->second, node)) continue;
+    // Deciding only whether anything changes: other metadata is a change whatever the content,
+    // so a file (of any size) is not read for that.
+    if (Stopping() || (options_.stop_at_first_change && !MetadataMatches(it->second, node, options_.restore_owner)))
+      continue;
     ++result_.compared;
     out[i].emplace(Status::IOError("not hashed"));
     std::optional<Result<LocalSource>>* slot = &out[i];

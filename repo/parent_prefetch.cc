@@ -28,15 +28,17 @@ std::optional<Id> ParentBlobPrefetch::TakePack(const Id& id) {
 bool ParentBlobPrefetch::LookUp(const Tree& tree) {
   // A folder's answers are published together: taking the lock once per blob made the walk,
   // which takes it for every file, wait on it.
+  // One batched lookup for the folder, not one per blob.
+  std::vector<Id> ids;
+  for (const Node& node : tree.nodes)
+    if (node.type == NodeType::kFile) ids.insert(ids.end(), node.content.begin(), node.content.end());
   std::vector<std::pair<Id, Id>> answers;
-  for (const Node& node : tree.nodes) {
-    if (node.type != NodeType::kFile) continue;
-    for (const Id& id : node.content) {
-      // Lookup errors are left for the walk's own lookup to meet.
-      Result<std::optional<BlobLocation>> loc = repo_->index()->Lookup(BlobType::kData, id);
-      if (loc.ok() && loc->has_value()) answers.emplace_back(id, (*loc)->pack);
-    }
-  }
+  if (ids.empty()) return true;
+  // Lookup errors are left for the walk's own lookups to meet.
+  Result<std::vector<std::optional<BlobLocation>>> found = repo_->index()->LookupMany(BlobType::kData, ids);
+  if (!found.ok()) return true;
+  for (size_t i = 0; i < ids.size(); ++i)
+    if ((*found)[i]) answers.emplace_back(ids[i], (*found)[i]->pack);
   size_t i = 0;
   while (i < answers.size()) {
     std::unique_lock<std::mutex> l(mu_);

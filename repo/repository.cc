@@ -365,6 +365,12 @@ Result<std::vector<SnapshotRef>> Repository::ListSnapshots() {
   }));
   std::vector<SnapshotRef> out;
   for (const std::string& name : names) {
+    // A snapshot object never changes (its name is its hash): one read and decoded before is
+    // not read again. The names are always listed afresh.
+    if (auto known = read_snapshots_.find(name); known != read_snapshots_.end()) {
+      out.push_back(known->second);
+      continue;
+    }
     Result<SnapshotRef> ref = [&]() -> Result<SnapshotRef> {
       ASSIGN_OR_RETURN(Bytes sealed, backend_->Get({ObjectType::kSnapshot, name}));
       ASSIGN_OR_RETURN(Id id, Id::FromHex(name));
@@ -379,6 +385,7 @@ Result<std::vector<SnapshotRef>> Repository::ListSnapshots() {
       damaged_snapshots_[name] = ref.status().message();
       continue;
     }
+    read_snapshots_.emplace(name, *ref);
     out.push_back(std::move(ref).value());
   }
   std::sort(out.begin(), out.end(), [](const SnapshotRef& a, const SnapshotRef& b) {

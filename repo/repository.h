@@ -163,6 +163,7 @@ class Repository {
   std::vector<std::string> warnings_;
   int64_t start_time_ns_ = 0;
   std::map<std::string, std::string> damaged_snapshots_;  // name -> problem, from ListSnapshots
+  std::map<std::string, SnapshotRef> read_snapshots_;     // name -> decoded, by ListSnapshots
 
   std::mutex mu_;
   std::condition_variable uploads_done_;
