@@ -18,7 +18,7 @@
 
 #include "common/task_group.h"
 #include "repo/listing_ahead.h"
-#include "repo/parent_prefetch.h"
+#include "repo/tree_ahead.h"
 
 namespace cairn {
 
@@ -166,7 +166,8 @@ class Archiver {
                                         std::vector<std::unique_ptr<std::deque<Id>>>* pending,
                                         KnownLiveTree::Listing* listed,
                                         std::unique_ptr<WalkedDir>* walked,
-                                        const struct stat* listed_ahead = nullptr) {
+                                        const struct stat* listed_ahead = nullptr,
+                                        const std::optional<Id>* parent_packs = nullptr) {
     struct stat st;
     if (listed_ahead)
       st = *listed_ahead;
@@ -212,13 +213,12 @@ class Archiver {
       }
       node.type = NodeType::kDir;
       node.size = 0;
-      std::shared_ptr<const Tree> parent_tree;
+      TreeAhead::Loaded parent_tree;
       if (parent && parent->type == NodeType::kDir) {
-        Result<std::shared_ptr<const Tree>> t =
-            TreeAhead::Load(repo_, prefetch_ ? prefetch_->trees() : nullptr, parent->subtree);
+        Result<TreeAhead::Loaded> t = TreeAhead::Load(repo_, parent_trees_.get(), parent->subtree);
         if (t.ok()) parent_tree = std::move(t).value();  // unreadable parent: just read everything
       }
-      ASSIGN_OR_RETURN(DirResult saved, SaveDir(fd, path, parent_tree.get()));
+      ASSIGN_OR_RETURN(DirResult saved, SaveDir(fd, path, parent_tree));
       node.subtree = saved.id;
       *walked = std::move(saved.walked);
       ++stats_.dirs;
@@ -232,7 +232,7 @@ class Archiver {
     // Decided on the lstat above, before opening: an unchanged file is not read, so opening it
     // would prove nothing, and open + fstat + close of every file was most of the system time of
     // an incremental snapshot (and of the snapshot taken before a rollback).
-    ASSIGN_OR_RETURN(bool reused, ReuseUnchanged(parent, &node));
+    ASSIGN_OR_RETURN(bool reused, ReuseUnchanged(parent, parent_packs, &node));
     if (reused) {
       ++stats_.files;
       stats_.bytes_raw += node.size;
@@ -278,27 +278,28 @@ class Archiver {
 
   // A file whose size, mtime, ctime and inode match the parent snapshot's node is not read
   // again: its content list is taken over, once every blob in it is known to be stored.
-  Result<bool> ReuseUnchanged(const Node* parent, Node* node) {
+  // `packs`, if not null, holds the lookups TreeAhead made for the parent's content (nullopt:
+  // not stored then, or not looked up): those are trusted, the others looked up now.
+  Result<bool> ReuseUnchanged(const Node* parent, const std::optional<Id>* packs, Node* node) {
     if (!parent || parent->type != NodeType::kFile || parent->size != node->size ||
         parent->mtime_ns != node->mtime_ns || parent->ctime_ns != node->ctime_ns ||
         parent->inode != node->inode || parent->device != node->device ||
         (parent->flags & kNodeChangedDuringRead))
       return false;
-    for (const Id& id : parent->content) {
-      if (prefetch_) {
-        if (std::optional<Id> pack = prefetch_->TakePack(id)) {
-          repo_->NoteDedupedPack(*pack);
-          continue;
-        }
+    for (size_t i = 0; i < parent->content.size(); ++i) {
+      if (packs && packs[i]) {
+        repo_->NoteDedupedPack(*packs[i]);
+        continue;
       }
-      ASSIGN_OR_RETURN(bool stored, repo_->HasBlob(BlobType::kData, id));
+      ASSIGN_OR_RETURN(bool stored, repo_->HasBlob(BlobType::kData, parent->content[i]));
       if (!stored) return false;
     }
     node->content = parent->content;
     return true;
   }
 
-  Result<DirResult> SaveDir(int dirfd, const std::string& path, const Tree* parent) {
+  // `parent`: the folder's tree in the parent snapshot, if any (tree null otherwise).
+  Result<DirResult> SaveDir(int dirfd, const std::string& path, const TreeAhead::Loaded& parent) {
     auto dir = std::make_unique<WalkedDir>();
     Status s = WalkDir(dirfd, path, parent, dir.get());
     if (!s.ok()) {
@@ -321,7 +322,19 @@ class Archiver {
     return DirResult{Id(), std::move(dir)};
   }
 
-  Status WalkDir(int dirfd, const std::string& path, const Tree* parent, WalkedDir* dir) {
+  Status WalkDir(int dirfd, const std::string& path, const TreeAhead::Loaded& parent_loaded, WalkedDir* dir) {
+    const Tree* parent = parent_loaded.tree.get();
+    // Where each parent node's lookups start in parent_loaded.data_packs (files only).
+    std::vector<size_t> packs_at;
+    if (parent && !parent_loaded.data_packs.empty()) {
+      size_t at = 0;
+      packs_at.reserve(parent->nodes.size());
+      for (const Node& n : parent->nodes) {
+        packs_at.push_back(at);
+        if (n.type == NodeType::kFile) at += n.content.size();
+      }
+      if (at != parent_loaded.data_packs.size()) packs_at.clear();  // not the lookups of this tree
+    }
     // Listed ahead on another thread, if it is still the folder open here.
     std::unique_ptr<ListingAhead::Listing> ahead = listing_ahead_ ? listing_ahead_->Take(path) : nullptr;
     if (ahead) {
@@ -369,9 +382,13 @@ class Archiver {
     for (size_t i = 0; i < names.size(); ++i) {
       const std::string& name = names[i];
       const Node* prev = nullptr;
+      const std::optional<Id>* prev_packs = nullptr;
       if (parent) {
         while (p < parent->nodes.size() && parent->nodes[p].name < name) ++p;
-        if (p < parent->nodes.size() && parent->nodes[p].name == name) prev = &parent->nodes[p];
+        if (p < parent->nodes.size() && parent->nodes[p].name == name) {
+          prev = &parent->nodes[p];
+          if (!packs_at.empty() && prev->type == NodeType::kFile) prev_packs = &parent_loaded.data_packs[packs_at[p]];
+        }
       }
       size_t before = dir->pending.size();
       size_t listed = dir->listing ? dir->listing->size() : 0;
@@ -379,7 +396,7 @@ class Archiver {
       ASSIGN_OR_RETURN(std::optional<Node> node,
                        SaveEntry(dirfd, name, path + "/" + name, prev, &dir->pending,
                                  dir->listing ? &*dir->listing : nullptr, &sub,
-                                 ahead ? &ahead->entries[i].st : nullptr));
+                                 ahead ? &ahead->entries[i].st : nullptr, prev_packs));
       if (dir->listing && dir->listing->size() == listed) dir->listing.reset();  // not stat-ed: incomplete
       if (!node) continue;
       if (dir->pending.size() > before) dir->pending_node.push_back(dir->tree.nodes.size());
@@ -482,11 +499,12 @@ class Archiver {
     return root;
   }
 
-  // The parent's blobs are looked up on another thread while the walk runs (ParentBlobPrefetch).
+  // The parent's trees are loaded, and their blobs looked up, on another thread while the walk
+  // runs (TreeAhead).
   void StartPrefetch(const Tree& parent_root) {
-    prefetch_ = std::make_unique<ParentBlobPrefetch>(repo_, parent_root);
+    parent_trees_ = std::make_unique<TreeAhead>(repo_, parent_root, /*look_up_data=*/true);
   }
-  void StopPrefetch() { prefetch_.reset(); }
+  void StopPrefetch() { parent_trees_.reset(); }
 
   void CountFile() { ++stats_.files; }
   uint64_t files_unchanged() const { return files_unchanged_; }
@@ -543,7 +561,7 @@ class Archiver {
   const Selection& selection_;
   std::function<void(const std::string&)> before_read_;
   KnownLiveTree* record_live_tree_;  // may be null
-  std::unique_ptr<ParentBlobPrefetch> prefetch_;  // null without a parent
+  std::unique_ptr<TreeAhead> parent_trees_;       // null without a parent
   std::unique_ptr<ListingAhead> listing_ahead_;   // for the path being walked, if a folder
   std::string root_;  // the backed-up path being walked, absolute
   dev_t root_dev_ = 0;

@@ -103,7 +103,7 @@ class Repository {
   // is already stored or queued. Writes the pack to the backend when it reaches the target size.
   Result<bool> AddSealed(SealedBlob blob);
   // Notes that this session relies on a pack it found a blob in (as HasBlob does): for lookups
-  // made elsewhere (ParentBlobPrefetch).
+  // made elsewhere (TreeAhead, for backup).
   void NoteDedupedPack(const Id& pack);
   // Hash, dedup check, compress, seal, add.
   Result<SaveResult> SaveBlob(BlobType type, ByteView plaintext);

@@ -167,7 +167,8 @@ class Restorer {
   Status PlanFile(const Node& node, const std::string& path, const LocalSource* source);
 
   Result<std::shared_ptr<const Tree>> LoadTree(const Id& id) {
-    return TreeAhead::Load(repo_, trees_ahead_ ? &*trees_ahead_ : nullptr, id);
+    ASSIGN_OR_RETURN(TreeAhead::Loaded loaded, TreeAhead::Load(repo_, trees_ahead_ ? &*trees_ahead_ : nullptr, id));
+    return std::move(loaded.tree);
   }
 
   Status RunBatch();

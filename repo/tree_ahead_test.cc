@@ -1,4 +1,5 @@
-// TreeAhead: a snapshot's trees loaded ahead of a walk, handed over in walk order.
+// TreeAhead: a snapshot's trees loaded ahead of a walk (with their data blobs looked up, for
+// backup), handed over in walk order.
 #include "repo/tree_ahead.h"
 
 #include <gtest/gtest.h>
@@ -18,12 +19,12 @@ using testing::TempDir;
 using testing::WriteFile;
 
 // Waits for the loading thread to reach `id` (it runs on its own).
-std::shared_ptr<const Tree> TakeEventually(TreeAhead* ahead, const Id& id) {
+TreeAhead::Loaded TakeEventually(TreeAhead* ahead, const Id& id) {
   for (int i = 0; i < 2000; ++i) {
-    if (std::shared_ptr<const Tree> tree = ahead->Take(id)) return tree;
+    if (TreeAhead::Loaded loaded = ahead->Take(id); loaded.tree) return loaded;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  return nullptr;
+  return {};
 }
 
 class TreeAheadTest : public ::testing::Test {
@@ -53,40 +54,72 @@ TEST_F(TreeAheadTest, HandsOverEachTreeOnceWithTheContentTheRepositoryHas) {
   TreeAhead ahead(repo_.get(), root_);
   for (const char* path : {"", "src", "src/a", "src/b", "src/b/deep", "src/c"}) {
     Id id = *path ? Subtree(path) : root_;
-    std::shared_ptr<const Tree> tree = TakeEventually(&ahead, id);
+    std::shared_ptr<const Tree> tree = TakeEventually(&ahead, id).tree;
     ASSERT_NE(tree, nullptr) << path;
     Result<Tree> direct = repo_->LoadTree(id);
     ASSERT_TRUE(direct.ok());
     EXPECT_EQ(EncodeTree(*tree), EncodeTree(*direct)) << path;
-    EXPECT_EQ(ahead.Take(id), nullptr) << "handed over once: " << path;
+    EXPECT_EQ(ahead.Take(id).tree, nullptr) << "handed over once: " << path;
   }
 }
 
 TEST_F(TreeAheadTest, TreesTheWalkPassedAreDroppedAndLoadFallsBackToTheRepository) {
   TreeAhead ahead(repo_.get(), root_);
   // The walk skips src/a and src/b (say, folders gone from the live tree) and takes src/b/deep.
-  ASSERT_NE(TakeEventually(&ahead, Subtree("src/b/deep")), nullptr);
-  EXPECT_EQ(ahead.Take(Subtree("src/a")), nullptr) << "loaded before the one taken: dropped";
-  EXPECT_EQ(ahead.Take(root_), nullptr);
+  ASSERT_NE(TakeEventually(&ahead, Subtree("src/b/deep")).tree, nullptr);
+  EXPECT_EQ(ahead.Take(Subtree("src/a")).tree, nullptr) << "loaded before the one taken: dropped";
+  EXPECT_EQ(ahead.Take(root_).tree, nullptr);
   // Load still finds it, in the repository.
-  Result<std::shared_ptr<const Tree>> a = TreeAhead::Load(repo_.get(), &ahead, Subtree("src/a"));
+  Result<TreeAhead::Loaded> a = TreeAhead::Load(repo_.get(), &ahead, Subtree("src/a"));
   ASSERT_TRUE(a.ok()) << a.status().ToString();
-  EXPECT_EQ((*a)->nodes.size(), 1u);
+  EXPECT_EQ(a->tree->nodes.size(), 1u);
   // What comes after is still handed over.
-  EXPECT_NE(TakeEventually(&ahead, Subtree("src/c")), nullptr);
+  EXPECT_NE(TakeEventually(&ahead, Subtree("src/c")).tree, nullptr);
 }
 
 TEST_F(TreeAheadTest, AnUnreadableRootLeavesTheWalkToMeetTheError) {
   Id missing;
   missing.bytes.fill(9);
   TreeAhead ahead(repo_.get(), missing);
-  Result<std::shared_ptr<const Tree>> t = TreeAhead::Load(repo_.get(), &ahead, missing);
+  Result<TreeAhead::Loaded> t = TreeAhead::Load(repo_.get(), &ahead, missing);
   EXPECT_FALSE(t.ok());
 }
 
 TEST_F(TreeAheadTest, StopsWhenDestroyedWithNothingTaken) {
   { TreeAhead ahead(repo_.get(), root_); }  // joins without hanging
+  auto root = repo_->LoadTree(root_);
+  ASSERT_TRUE(root.ok());
+  { TreeAhead ahead(repo_.get(), *root, /*look_up_data=*/true); }
   SUCCEED();
+}
+
+TEST_F(TreeAheadTest, DataBlobsComeLookedUpWithTheirPacksInNodeOrder) {
+  // A folder with two files and a subfolder: lookups for the files' blobs, in order.
+  WriteFile(tmp_ / "src2/a.bin", RandomData(300000, 1));
+  WriteFile(tmp_ / "src2/m/x", RandomData(10, 3));
+  WriteFile(tmp_ / "src2/z.bin", RandomData(5000, 2));
+  auto backup = BackupPaths(repo_.get(), {tmp_ / "src2"}, BackupOptions{}, nullptr);
+  ASSERT_TRUE(backup.ok()) << backup.status().ToString();
+  auto root = repo_->LoadTree(backup->snapshot.tree);
+  ASSERT_TRUE(root.ok());
+  Id folder = root->nodes[0].subtree;
+  TreeAhead ahead(repo_.get(), *root, /*look_up_data=*/true);
+  TreeAhead::Loaded loaded = TakeEventually(&ahead, folder);
+  ASSERT_NE(loaded.tree, nullptr);
+  std::vector<Id> want;
+  for (const Node& n : loaded.tree->nodes)
+    if (n.type == NodeType::kFile) want.insert(want.end(), n.content.begin(), n.content.end());
+  ASSERT_EQ(loaded.data_packs.size(), want.size());
+  ASSERT_GE(want.size(), 2u);
+  for (size_t i = 0; i < want.size(); ++i) {
+    auto where = repo_->FindBlob(BlobType::kData, want[i]);
+    ASSERT_TRUE(where.ok());
+    ASSERT_TRUE(loaded.data_packs[i].has_value()) << i;
+    EXPECT_EQ(*loaded.data_packs[i], where->pack) << i;
+  }
+  // Without lookups, none come.
+  TreeAhead plain(repo_.get(), backup->snapshot.tree);
+  EXPECT_TRUE(TakeEventually(&plain, folder).data_packs.empty());
 }
 
 }  // namespace
