@@ -88,7 +88,7 @@ void ListingAhead::Run() {
   changed_.notify_all();
 }
 
-void ListingAhead::List(int fd, const std::string& path) {
+bool ListingAhead::List(int fd, const std::string& path) {
   struct Closer {
     int fd;
     ~Closer() { close(fd); }
@@ -98,15 +98,15 @@ void ListingAhead::List(int fd, const std::string& path) {
   struct timespec now;
   clock_gettime(CLOCK_REALTIME_COARSE, &now);
   listing->listed_at_ns = int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
-  if (fstat(fd, &listing->dir) != 0) return;
+  if (fstat(fd, &listing->dir) != 0) return true;
   std::vector<std::string> names;
   {
     int dup_fd = dup(fd);
-    if (dup_fd < 0) return;
+    if (dup_fd < 0) return true;
     DIR* d = fdopendir(dup_fd);
     if (!d) {
       close(dup_fd);
-      return;
+      return true;
     }
     errno = 0;
     while (struct dirent* e = readdir(d)) {
@@ -116,14 +116,18 @@ void ListingAhead::List(int fd, const std::string& path) {
     }
     int err = errno;
     closedir(d);
-    if (err) return;  // the walk lists it itself and reports the error
+    if (err) return true;  // the walk lists it itself and reports the error
   }
+  // A folder bigger than the room for waiting entries would hold its whole listing in memory
+  // at once (a million files: some 180 MB) where the walk alone stats one entry at a time: the
+  // lister stops, and the walk does the rest itself.
+  if (names.size() > kMaxWaitingEntries) return false;
   std::sort(names.begin(), names.end());
   listing->entries.reserve(names.size());
   std::vector<std::string> subdirs;
   for (std::string& name : names) {
     Entry& e = listing->entries.emplace_back();
-    if (fstatat(fd, name.c_str(), &e.st, AT_SYMLINK_NOFOLLOW) != 0) return;  // as above
+    if (fstatat(fd, name.c_str(), &e.st, AT_SYMLINK_NOFOLLOW) != 0) return true;  // as above
     e.name = std::move(name);
     // Where the walk descends: a folder it includes (not excluded, not on another file system
     // with --one-file-system); the exclude marker is checked once it is open, as the walk does.
@@ -132,7 +136,7 @@ void ListingAhead::List(int fd, const std::string& path) {
       if (selection_->Check(rel, e.st, root_dev_) == Selection::Verdict::kInclude) subdirs.push_back(e.name);
     }
   }
-  if (!Publish(path, std::move(listing))) return;
+  if (!Publish(path, std::move(listing))) return false;
   for (const std::string& name : subdirs) {
     int sub = openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (sub < 0) continue;
@@ -140,10 +144,9 @@ void ListingAhead::List(int fd, const std::string& path) {
       close(sub);
       continue;
     }
-    List(sub, path + "/" + name);
-    std::lock_guard<std::mutex> l(mu_);
-    if (stop_) return;
+    if (!List(sub, path + "/" + name)) return false;
   }
+  return true;
 }
 
 }  // namespace cairn

@@ -15,7 +15,8 @@
 // not read completely (such a folder is not handed over: the walk meets the error itself and
 // reports it as before).
 //
-// Memory: at most kMaxWaitingEntries entries (or one folder, if bigger) wait. Listings of
+// Memory: at most kMaxWaitingEntries entries wait; at a folder with more, the lister stops and
+// the walk lists that folder and everything after it itself. Listings of
 // folders the walk has passed (it skipped them, or the tree changed) are dropped when it asks
 // for a later one.
 #pragma once
@@ -71,8 +72,9 @@ class ListingAhead {
   };
 
   void Run();
-  // Lists the folder open at `fd` (owned), known by `path`, then its subfolders.
-  void List(int fd, const std::string& path);
+  // Lists the folder open at `fd` (owned), known by `path`, then its subfolders; false: stop
+  // listing altogether (stopped, or a folder too big to list ahead).
+  bool List(int fd, const std::string& path);
   bool Publish(const std::string& path, std::unique_ptr<Listing> listing);  // false: stopped
   void Started(const std::string& path);
 
