@@ -322,6 +322,23 @@ class Archiver {
     return DirResult{Id(), std::move(dir)};
   }
 
+  // A listing made ahead is used only if the folder open here is the one listed, no name in it
+  // has changed since (its mtime and ctime, which move with every name added, removed or renamed,
+  // are the same and older than the listing, so a change in the same clock tick cannot hide),
+  // and it is at most a second old: what the lister stat-ed is then as current as the walk's own
+  // stat would have been, give or take that second.
+  static bool StillAsListedAhead(int dirfd, const ListingAhead::Listing& ahead) {
+    struct stat here;
+    if (fstat(dirfd, &here) != 0 || here.st_dev != ahead.dir.st_dev || here.st_ino != ahead.dir.st_ino ||
+        ToNs(here.st_mtim) != ToNs(ahead.dir.st_mtim) || ToNs(here.st_ctim) != ToNs(ahead.dir.st_ctim))
+      return false;
+    if (ChangedSince(here.st_mtim, ahead.listed_at_ns) || ChangedSince(here.st_ctim, ahead.listed_at_ns)) return false;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME_COARSE, &now);
+    return ToNs(now) - ahead.listed_at_ns <= kMaxListingAgeNs;
+  }
+  static constexpr int64_t kMaxListingAgeNs = 1'000'000'000;
+
   Status WalkDir(int dirfd, const std::string& path, const TreeAhead::Loaded& parent_loaded, WalkedDir* dir) {
     const Tree* parent = parent_loaded.tree.get();
     // Where each parent node's lookups start in parent_loaded.data_packs (files only).
@@ -337,11 +354,7 @@ class Archiver {
     }
     // Listed ahead on another thread, if it is still the folder open here.
     std::unique_ptr<ListingAhead::Listing> ahead = listing_ahead_ ? listing_ahead_->Take(path) : nullptr;
-    if (ahead) {
-      struct stat here;
-      if (fstat(dirfd, &here) != 0 || here.st_dev != ahead->dir.st_dev || here.st_ino != ahead->dir.st_ino)
-        ahead.reset();
-    }
+    if (ahead && !StillAsListedAhead(dirfd, *ahead)) ahead.reset();
     std::vector<std::string> names;
     if (ahead) {
       if (record_live_tree_) {
@@ -387,7 +400,7 @@ class Archiver {
         while (p < parent->nodes.size() && parent->nodes[p].name < name) ++p;
         if (p < parent->nodes.size() && parent->nodes[p].name == name) {
           prev = &parent->nodes[p];
-          if (!packs_at.empty() && prev->type == NodeType::kFile) prev_packs = &parent_loaded.data_packs[packs_at[p]];
+          if (!packs_at.empty() && prev->type == NodeType::kFile) prev_packs = parent_loaded.data_packs.data() + packs_at[p];
         }
       }
       size_t before = dir->pending.size();

@@ -471,5 +471,31 @@ TEST_F(BackupRestoreTest, FileGrowingDuringReadIsFlaggedAndReported) {
   EXPECT_FALSE(settled->flags & kNodeChangedDuringRead);
 }
 
+// Folders are listed ahead of the walk (ListingAhead). A folder changed after it was listed and
+// before the walk reached it is listed again: a file removed meanwhile is neither reported as
+// unreadable nor makes the snapshot partial, and a file created meanwhile is backed up.
+TEST_F(BackupRestoreTest, FolderChangedAfterItWasListedAheadIsListedAgain) {
+  std::string src = tmp_ / "src/app";
+  WriteFile(src + "/a/first", RandomData(1000, 1));
+  for (int i = 0; i < 20; ++i) WriteFile(src + "/m" + std::to_string(10 + i) + "/f", RandomData(100, i));
+  WriteFile(src + "/z/old", RandomData(100, 2));
+  BackupOptions o;
+  bool changed = false;
+  o.before_read_for_test = [&](const std::string& path) {
+    if (changed || path != src + "/a/first") return;
+    changed = true;
+    usleep(50000);  // time for the lister to get ahead, past z
+    ASSERT_EQ(unlink((src + "/z/old").c_str()), 0);
+    WriteFile(src + "/z/new", RandomData(100, 3));
+  };
+  auto r = BackupPaths(repo_.get(), {src}, o, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(changed);
+  EXPECT_FALSE(r->snapshot.partial());
+  EXPECT_EQ(r->snapshot.stats.errors, 0u);
+  EXPECT_TRUE(FindNode(repo_.get(), r->snapshot.tree, "app/z/new").ok());
+  EXPECT_FALSE(FindNode(repo_.get(), r->snapshot.tree, "app/z/old").ok());
+}
+
 }  // namespace
 }  // namespace cairn

@@ -113,7 +113,8 @@ std::vector<std::optional<Result<LocalSource>>> Restorer::HashLiveFiles(
     if (QuickMatch(it->second, node)) continue;
     // Deciding only whether anything changes: other metadata is a change whatever the content,
     // so a file (of any size) is not read for that.
-    if (Stopping() || (options_.stop_at_first_change && !MetadataMatches(it->second, node, options_.restore_owner)))
+    if (options_.dry_run && options_.stop_at_first_change &&
+        (result_.changed() || !MetadataMatches(it->second, node, options_.restore_owner)))
       continue;
     ++result_.compared;
     out[i].emplace(Status::IOError("not hashed"));

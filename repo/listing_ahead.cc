@@ -80,7 +80,7 @@ bool ListingAhead::Publish(const std::string& path, std::unique_ptr<Listing> lis
 
 void ListingAhead::Run() {
   int fd = open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd >= 0) List(fd, root_);
+  if (fd >= 0) List(fd, root_, 0);
   {
     std::lock_guard<std::mutex> l(mu_);
     done_ = true;
@@ -88,7 +88,7 @@ void ListingAhead::Run() {
   changed_.notify_all();
 }
 
-bool ListingAhead::List(int fd, const std::string& path) {
+bool ListingAhead::List(int fd, const std::string& path, int depth) {
   struct Closer {
     int fd;
     ~Closer() { close(fd); }
@@ -137,6 +137,9 @@ bool ListingAhead::List(int fd, const std::string& path) {
     }
   }
   if (!Publish(path, std::move(listing))) return false;
+  // Each level holds a descriptor open, beside the walk's own: deeper folders are left to the
+  // walk, so a very deep tree cannot run the process out of descriptors.
+  if (depth >= kMaxDepth) return true;
   for (const std::string& name : subdirs) {
     int sub = openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (sub < 0) continue;
@@ -144,7 +147,7 @@ bool ListingAhead::List(int fd, const std::string& path) {
       close(sub);
       continue;
     }
-    if (!List(sub, path + "/" + name)) return false;
+    if (!List(sub, path + "/" + name, depth + 1)) return false;
   }
   return true;
 }

@@ -8,12 +8,12 @@
 // (the same Selection: excluded folders, exclude markers, other file systems), and never
 // follows a symlink (openat with O_NOFOLLOW, entries examined with AT_SYMLINK_NOFOLLOW).
 //
-// A listing is what the walk would have made itself a moment later: the folder's fstat taken
-// before it was read (with a CLOCK_REALTIME_COARSE reading before that, for KnownLiveTree), its
-// names, and each entry's lstat. The walk checks that the folder it opened is the one listed
-// (device and inode) and otherwise lists it itself, as it does for a folder the lister could
-// not read completely (such a folder is not handed over: the walk meets the error itself and
-// reports it as before).
+// A listing is what the walk would have made itself: the folder's fstat taken before it was
+// read (with a CLOCK_REALTIME_COARSE reading before that), its names, and each entry's lstat.
+// The walk uses it only while it is current (Archiver's StillAsListedAhead: the same folder,
+// times unmoved and older than the listing, at most a second old) and otherwise lists the
+// folder itself, as it does for a folder the lister could not read completely (such a folder is
+// not handed over: the walk meets the error itself and reports it as before).
 //
 // Memory: at most kMaxWaitingEntries entries wait; at a folder with more, the lister stops and
 // the walk lists that folder and everything after it itself. Listings of
@@ -65,6 +65,7 @@ class ListingAhead {
   static bool WalkOrderLess(const std::string& a, const std::string& b);
 
   static constexpr size_t kMaxWaitingEntries = 1 << 16;
+  static constexpr int kMaxDepth = 64;  // folders deeper than this below `root` are not listed ahead
 
  private:
   struct WalkOrder {
@@ -74,7 +75,7 @@ class ListingAhead {
   void Run();
   // Lists the folder open at `fd` (owned), known by `path`, then its subfolders; false: stop
   // listing altogether (stopped, or a folder too big to list ahead).
-  bool List(int fd, const std::string& path);
+  bool List(int fd, const std::string& path, int depth);
   bool Publish(const std::string& path, std::unique_ptr<Listing> listing);  // false: stopped
   void Started(const std::string& path);
 

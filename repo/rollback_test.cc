@@ -621,6 +621,9 @@ TEST_F(RollbackTest, EntryChangedAfterThePreRollbackSnapshotIsNeitherReplacedNor
     WriteFile(app_ + "/src/extra.c", AsBytes("int broken;\nint written_later;\n"));
     // Deep in an extra folder: only the file's own ctime tells.
     WriteFile(app_ + "/cache/sub/log", AsBytes("line 1\nline 2\n"));
+    // Created since: in no snapshot, so --delete must not remove it (the restore lists the
+    // folder afresh, its times having moved, and finds it).
+    WriteFile(app_ + "/src/created_later.c", AsBytes("int new_work;\n"));
   };
   Problems problems;
   RollbackResult r = Roll(snap, o, &problems);
@@ -629,10 +632,11 @@ TEST_F(RollbackTest, EntryChangedAfterThePreRollbackSnapshotIsNeitherReplacedNor
   EXPECT_EQ(AsString(ReadFile(app_ + "/src/extra.c")), "int broken;\nint written_later;\n");
   EXPECT_EQ(AsString(ReadFile(app_ + "/cache/sub/log")), "line 1\nline 2\n");
   EXPECT_EQ(ReadFile(app_ + "/big.bin"), big_good) << "what did not change since is rolled back";
+  EXPECT_EQ(AsString(ReadFile(app_ + "/src/created_later.c")), "int new_work;\n");
   EXPECT_FALSE(fs::exists(app_ + "/tmp")) << "an extra folder nothing wrote to since is removed";
-  EXPECT_EQ(r.applied.failed, 3u);
-  ASSERT_EQ(problems.list.size(), 3u);
-  for (const std::string& p : problems.list) EXPECT_NE(p.find("changed since the restore examined it"), std::string::npos) << p;
+  EXPECT_EQ(r.applied.failed, 4u);
+  ASSERT_EQ(problems.list.size(), 4u);
+  for (const std::string& p : problems.list) EXPECT_NE(p.find("changed since the "), std::string::npos) << p;
 }
 
 }  // namespace
