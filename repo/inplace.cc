@@ -144,10 +144,6 @@ Status RemoveLiveEntry(int dirfd, const std::string& name, bool dry_run, LiveCou
     if (!dry_run && unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0)
       return Status::FromErrno(errno, "remove folder " + name);
   } else {
-    // In a rollback, an entry written since the pre-rollback snapshot began may be in no
-    // snapshot at all (a writer that was not stopped): it is not removed.
-    if (older_than_ns != 0 && !dry_run && ChangedSince(st.st_ctim, older_than_ns))
-      return Status::IOError("changed since the pre-rollback snapshot began: not removed; run the restore again");
     if (!dry_run && unlinkat(dirfd, name.c_str(), 0) != 0)
       return Status::FromErrno(errno, "remove " + name);
     if (S_ISREG(st.st_mode)) count->bytes += static_cast<uint64_t>(st.st_size);

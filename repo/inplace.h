@@ -39,9 +39,9 @@ struct LiveCount {
 // Removes entry `name` of `dirfd`, a whole folder tree included, without following symlinks.
 // With `dry_run`, only counts. `count` accumulates what was (or would be) removed. With
 // `expected` (the entry as the restore examined it), an entry that is no longer that version is
-// not removed (an IOError). With `older_than_ns`, an entry is removed only if its ctime (for a
-// folder, that of everything in it, checked before anything is removed) is before that time: in
-// a rollback, nothing changed since the pre-rollback snapshot began.
+// not removed (an IOError). With `older_than_ns`, a folder is removed only if nothing in it has
+// a ctime at or after that time (checked before anything is removed): in a rollback, nothing
+// changed since the pre-rollback snapshot began.
 Status RemoveLiveEntry(int dirfd, const std::string& name, bool dry_run, LiveCount* count,
                        const struct stat* expected = nullptr, int64_t older_than_ns = 0);
 

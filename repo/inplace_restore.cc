@@ -47,8 +47,9 @@ Status Restorer::RestoreTreeInPlace(const Id& tree_id, DirCtx* dir) {
   if (!loaded.ok()) return Damaged(dir->path.empty() ? "/" : dir->path, loaded.status());
   const std::shared_ptr<const Tree>& tree = *loaded;
   std::map<std::string, struct stat> live;
+  bool listed_by_snapshot = false;
   if (dir->fd >= 0) {
-    Result<std::map<std::string, struct stat>> listed = ListInPlace(*dir);
+    Result<std::map<std::string, struct stat>> listed = ListInPlace(*dir, &listed_by_snapshot);
     if (!listed.ok()) return listed.status().WithContext(dir->path.empty() ? "/" : dir->path);
     live = std::move(listed).value();
   }
@@ -73,6 +74,15 @@ Status Restorer::RestoreTreeInPlace(const Id& tree_id, DirCtx* dir) {
     std::string path = dir->path.empty() ? name : dir->path + "/" + name;
     bool stale_temp = IsRestoreTempName(name) && !S_ISDIR(entry.second.st_mode);
     if (!stale_temp && !options_.delete_extra) continue;
+    // In a rollback, a folder listed afresh (it changed since the pre-rollback snapshot listed
+    // it) may hold a file created since: in no snapshot, so not removed. Entries of a listing
+    // the snapshot made are in it.
+    if (!listed_by_snapshot && UnchangedBeforeNs() != 0 && !S_ISDIR(entry.second.st_mode) && !options_.dry_run &&
+        ChangedSince(entry.second.st_ctim, UnchangedBeforeNs())) {
+      Failed(path, Status::IOError("changed since the pre-rollback snapshot began: not removed; run the restore again"))
+          .IgnoreError();
+      continue;
+    }
     LiveCount count;
     Status s = RemoveLiveEntry(dir->fd, name, options_.dry_run, &count, &entry.second, UnchangedBeforeNs());
     if (!s.ok()) {
@@ -91,12 +101,15 @@ Status Restorer::RestoreTreeInPlace(const Id& tree_id, DirCtx* dir) {
   return Status::OK();
 }
 
-Result<KnownLiveTree::Listing> Restorer::ListInPlace(const DirCtx& dir) {
+Result<KnownLiveTree::Listing> Restorer::ListInPlace(const DirCtx& dir, bool* by_snapshot) {
+  *by_snapshot = false;
   if (options_.known_live_tree) {
     struct stat st;
     if (fstat(dir.fd, &st) != 0) return Status::FromErrno(errno, "stat folder");
-    if (std::optional<KnownLiveTree::Listing> known = options_.known_live_tree->TakeListing(st))
+    if (std::optional<KnownLiveTree::Listing> known = options_.known_live_tree->TakeListing(st)) {
+      *by_snapshot = true;
       return std::move(*known);
+    }
   }
   return ListLiveDir(dir.fd);
 }

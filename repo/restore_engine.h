@@ -161,7 +161,8 @@ class Restorer {
 
   // The live entry's listing with its lstat: the one the pre-rollback snapshot made, if it is
   // still current, else read now.
-  Result<KnownLiveTree::Listing> ListInPlace(const DirCtx& dir);
+  // `by_snapshot`: set if the listing is the pre-rollback snapshot's.
+  Result<KnownLiveTree::Listing> ListInPlace(const DirCtx& dir, bool* by_snapshot);
 
   // Dry run: counts what writing the file would cost.
   Status PlanFile(const Node& node, const std::string& path, const LocalSource* source);
