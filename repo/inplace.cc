@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 
@@ -31,6 +32,28 @@ bool IsRestoreTempName(std::string_view name) {
   for (char c : name.substr(kTempPrefix.size()))
     if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
   return true;
+}
+
+Result<std::vector<std::string>> ListNames(int dirfd) {
+  int fd = dup(dirfd);
+  if (fd < 0) return Status::FromErrno(errno, "dup");
+  DIR* dir = fdopendir(fd);
+  if (!dir) {
+    close(fd);
+    return Status::FromErrno(errno, "open directory");
+  }
+  std::vector<std::string> names;
+  errno = 0;
+  while (struct dirent* e = readdir(dir)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(std::move(n));
+    errno = 0;
+  }
+  int err = errno;
+  closedir(dir);
+  if (err) return Status::FromErrno(err, "read directory");
+  std::sort(names.begin(), names.end());  // bytewise, as tree nodes are sorted
+  return names;
 }
 
 Result<std::map<std::string, struct stat>> ListLiveDir(int dirfd) {

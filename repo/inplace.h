@@ -28,6 +28,10 @@ namespace cairn {
 std::string NewRestoreTempName();
 bool IsRestoreTempName(std::string_view name);
 
+// The names in the open folder `dirfd` (without "." and ".."), sorted bytewise as tree nodes
+// are.
+Result<std::vector<std::string>> ListNames(int dirfd);
+
 // The entries of the open folder `dirfd` (without "." and ".."), each with its lstat.
 Result<std::map<std::string, struct stat>> ListLiveDir(int dirfd);
 

@@ -1,11 +1,12 @@
 #include "repo/listing_ahead.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+
+#include "repo/inplace.h"
 
 namespace cairn {
 
@@ -99,30 +100,14 @@ bool ListingAhead::List(int fd, const std::string& path, int depth) {
   clock_gettime(CLOCK_REALTIME_COARSE, &now);
   listing->listed_at_ns = int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
   if (fstat(fd, &listing->dir) != 0) return true;
-  std::vector<std::string> names;
-  {
-    int dup_fd = dup(fd);
-    if (dup_fd < 0) return true;
-    DIR* d = fdopendir(dup_fd);
-    if (!d) {
-      close(dup_fd);
-      return true;
-    }
-    errno = 0;
-    while (struct dirent* e = readdir(d)) {
-      std::string n = e->d_name;
-      if (n != "." && n != "..") names.push_back(std::move(n));
-      errno = 0;
-    }
-    int err = errno;
-    closedir(d);
-    if (err) return true;  // the walk lists it itself and reports the error
-  }
+  // On an error the walk lists the folder itself and reports it.
+  Result<std::vector<std::string>> listed = ListNames(fd);
+  if (!listed.ok()) return true;
+  std::vector<std::string>& names = *listed;
   // A folder bigger than the room for waiting entries would hold its whole listing in memory
   // at once (a million files: some 180 MB) where the walk alone stats one entry at a time: the
   // lister stops, and the walk does the rest itself.
   if (names.size() > kMaxWaitingEntries) return false;
-  std::sort(names.begin(), names.end());
   listing->entries.reserve(names.size());
   std::vector<std::string> subdirs;
   for (std::string& name : names) {

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "common/task_group.h"
+#include "repo/inplace.h"
 #include "repo/local_chunks.h"
 
 namespace cairn {
@@ -26,28 +27,6 @@ int64_t ToNs(const struct timespec& ts) {
 bool SameMetadata(const Node& snap, const Node& live) {
   return snap.mode == live.mode && snap.uid == live.uid && snap.gid == live.gid &&
          snap.mtime_ns == live.mtime_ns;
-}
-
-Result<std::vector<std::string>> ListNames(int dirfd) {
-  int fd = dup(dirfd);
-  if (fd < 0) return Status::FromErrno(errno, "dup");
-  DIR* dir = fdopendir(fd);
-  if (!dir) {
-    close(fd);
-    return Status::FromErrno(errno, "open directory");
-  }
-  std::vector<std::string> names;
-  errno = 0;
-  while (struct dirent* e = readdir(dir)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(std::move(n));
-    errno = 0;
-  }
-  int err = errno;
-  closedir(dir);
-  if (err) return Status::FromErrno(err, "read directory");
-  std::sort(names.begin(), names.end());  // bytewise, as tree nodes are sorted
-  return names;
 }
 
 class FdCloser {
