@@ -156,8 +156,11 @@ Status Chunker::Fill() {
     // The window grows as the input needs it, up to 2 * max_size, instead of being that big from
     // the start: zero-filling (and faulting in) 16 MiB for a snapshot whose changed files are
     // small was a few milliseconds of the walk. A reused scratch buffer keeps its size.
-    if (end_ == buf_->size())
-      buf_->resize(std::min(2 * size_t{params_.max_size}, std::max(kMinWindow, 2 * buf_->size())));
+    if (end_ == buf_->size()) {
+      size_t n = std::min(2 * size_t{params_.max_size}, std::max(kMinWindow, 2 * buf_->size()));
+      ReserveScratch(buf_, n);
+      buf_->resize(n);
+    }
     Result<size_t> r = reader_->Read(buf_->data() + end_, buf_->size() - end_);
     if (!r.ok()) {
       return r.status().WithContext("chunker: read at offset " + std::to_string(bytes_read_));

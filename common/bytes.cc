@@ -1,6 +1,47 @@
 #include "common/bytes.h"
 
+#include <sys/mman.h>
+
+#include <algorithm>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14; older kernels refuse it, which is harmless
+#endif
+
 namespace cairn {
+
+namespace {
+// Has the kernel fault in the pages of a big, fresh buffer in one call (see GrowScratch).
+void Populate(Bytes* b) {
+  constexpr size_t kPopulateFrom = 256 << 10;
+  if (b->capacity() < kPopulateFrom) return;
+  const uintptr_t page = 4096;
+  uintptr_t start = (reinterpret_cast<uintptr_t>(b->data()) + page - 1) & ~(page - 1);
+  uintptr_t end = (reinterpret_cast<uintptr_t>(b->data()) + b->capacity()) & ~(page - 1);
+  if (end > start) (void)madvise(reinterpret_cast<void*>(start), end - start, MADV_POPULATE_WRITE);
+}
+}  // namespace
+
+void ReserveScratch(Bytes* b, size_t n) {
+  if (b->capacity() >= n) return;
+  Bytes fresh;
+  fresh.reserve(std::max(n, 2 * b->capacity()));
+  Populate(&fresh);
+  fresh.assign(b->begin(), b->end());
+  b->swap(fresh);
+}
+
+void GrowScratch(Bytes* b, size_t n) {
+  if (b->size() >= n) return;
+  if (b->capacity() < n) {
+    Bytes fresh;
+    fresh.reserve(n);
+    Populate(&fresh);
+    b->swap(fresh);
+  }
+  b->resize(n);
+}
+
 
 namespace {
 int HexVal(char c) {

@@ -222,5 +222,25 @@ TEST(BytesId, FromHex) {
   EXPECT_EQ(std::hash<Id>()(id), IdHash()(id));
 }
 
+TEST(Scratch, GrowKeepsSizeAtLeastAndNeverShrinks) {
+  Bytes b;
+  GrowScratch(&b, 10);
+  EXPECT_EQ(b.size(), 10u);
+  GrowScratch(&b, 4 << 20);  // big enough to be populated in one call
+  EXPECT_EQ(b.size(), size_t{4} << 20);
+  GrowScratch(&b, 5);
+  EXPECT_EQ(b.size(), size_t{4} << 20);
+}
+
+TEST(Scratch, ReserveKeepsTheContents) {
+  Bytes b = {1, 2, 3};
+  ReserveScratch(&b, 1 << 20);
+  EXPECT_GE(b.capacity(), size_t{1} << 20);
+  EXPECT_EQ(b, (Bytes{1, 2, 3}));
+  const uint8_t* at = b.data();
+  ReserveScratch(&b, 100);  // room already: nothing moves
+  EXPECT_EQ(b.data(), at);
+}
+
 }  // namespace
 }  // namespace cairn

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -82,9 +83,11 @@ class Archiver {
       total += chunk->size();
       ids->emplace_back();
       Id* slot = &ids->back();  // deque::emplace_back keeps earlier references valid
-      batch_->emplace_back(Bytes(chunk->begin(), chunk->end()), slot);
-      batch_bytes_ += chunk->size();
-      if (batch_bytes_ >= kBatchBytes) FlushBatch();
+      if (!batch_) batch_ = TakeBatch();
+      ReserveScratch(&batch_->data, batch_->data.size() + chunk->size());
+      batch_->chunks.push_back({batch_->data.size(), chunk->size(), slot});
+      batch_->data.insert(batch_->data.end(), chunk->begin(), chunk->end());
+      if (batch_->data.size() >= kBatchBytes) FlushBatch();
       bytes_done_ += chunk->size();
       if (reporter_) reporter_->Progress(bytes_done_, path);
     }
@@ -96,21 +99,44 @@ class Archiver {
   // wake-ups than the work itself, so chunks travel to the workers in batches.
   static constexpr size_t kBatchBytes = 512 << 10;
 
+  // Chunks copied out of the chunker's window, for a worker. Batches are reused: a fresh copy
+  // of every chunk faulted its pages in anew, a tenth of a big changed file's backup.
+  struct Batch {
+    struct Chunk {
+      size_t offset, size;
+      Id* slot;
+    };
+    Bytes data;
+    std::vector<Chunk> chunks;
+  };
+
+  std::unique_ptr<Batch> TakeBatch() {
+    std::lock_guard<std::mutex> l(free_batches_mu_);
+    if (free_batches_.empty()) return std::make_unique<Batch>();
+    std::unique_ptr<Batch> b = std::move(free_batches_.back());
+    free_batches_.pop_back();
+    return b;
+  }
+
   void FlushBatch() {
-    if (batch_->empty()) return;
-    auto batch = std::move(batch_);
-    batch_ = std::make_shared<std::vector<std::pair<Bytes, Id*>>>();
-    batch_bytes_ = 0;
+    if (!batch_ || batch_->chunks.empty()) return;
+    std::shared_ptr<Batch> batch(std::move(batch_));
     pool_.Submit([this, batch]() -> Status {
-      for (auto& [data, slot] : *batch) {
+      for (const Batch::Chunk& c : batch->chunks) {
+        ByteView data(batch->data.data() + c.offset, c.size);
         ASSIGN_OR_RETURN(SaveResult r, repo_->SaveBlob(BlobType::kData, data));
-        *slot = r.id;
+        *c.slot = r.id;
         if (r.added) {
           blobs_added_.fetch_add(1);
           bytes_added_raw_.fetch_add(data.size());
           bytes_added_stored_.fetch_add(r.stored_bytes);
         }
       }
+      auto reused = std::make_unique<Batch>();
+      reused->data.swap(batch->data);
+      reused->data.clear();
+      std::lock_guard<std::mutex> l(free_batches_mu_);
+      free_batches_.push_back(std::move(reused));
       return Status::OK();
     });
   }
@@ -585,9 +611,9 @@ class Archiver {
   uint64_t bytes_done_ = 0;
   uint64_t files_unchanged_ = 0;
   Bytes chunk_buffer_;  // the chunker's window, reused for every file
-  std::shared_ptr<std::vector<std::pair<Bytes, Id*>>> batch_ =
-      std::make_shared<std::vector<std::pair<Bytes, Id*>>>();
-  size_t batch_bytes_ = 0;
+  std::unique_ptr<Batch> batch_;  // being filled; null until the first chunk
+  std::mutex free_batches_mu_;
+  std::vector<std::unique_ptr<Batch>> free_batches_;  // GUARDED_BY(free_batches_mu_)
   std::map<uid_t, std::string> users_;
   std::map<gid_t, std::string> groups_;
   std::vector<std::unique_ptr<std::deque<Id>>> orphaned_;

@@ -1,6 +1,9 @@
 #include "repo/fetch_plan.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 
 namespace cairn {
 
@@ -37,85 +40,99 @@ void FetchPlan::Add(const BlobLocation& loc, BlobTarget target) {
   by_pack_[loc.pack].emplace(loc.entry.offset, slot);
 }
 
-Status FetchPlan::Execute(Repository* repo, TaskGroup* pool, const Deliver& deliver,
-                          const Damaged& damaged, FetchTimings* t) const {
-  for (const auto& pack_entry : by_pack_) {
-    // Plain names, not structured bindings: clang 14 cannot capture those in lambdas.
-    const Id& pack = pack_entry.first;
-    const auto& offsets = pack_entry.second;
-    // Coalesce runs of nearby blobs into one range read.
-    std::vector<size_t> run;
-    uint64_t run_start = 0, run_end = 0;
+std::vector<FetchPlan::Run> FetchPlan::Runs() const {
+  std::vector<Run> runs;
+  for (const auto& [pack, offsets] : by_pack_) {
+    Run run{pack, {}, 0, 0};
     uint64_t run_wanted = 0, run_waste = 0;  // bytes of wanted blobs / of gaps read through
-    auto flush = [&] {
-      if (run.empty()) return;
-      pool->Submit([this, repo, pack = pack, run, run_start, run_end, &deliver, &damaged, t]() -> Status {
-        Result<Bytes> bytes = [&] {
-          StageTimer timer(t ? &t->read_ns : nullptr);
-          return repo->backend()->GetRange({ObjectType::kData, pack.Hex()}, run_start, run_end - run_start);
-        }();
-        if (t) {
-          t->range_reads.fetch_add(1);
-          if (bytes.ok()) t->bytes_read.fetch_add(bytes->size());
-        }
-        for (size_t slot : run) {
-          const Wanted& w = blobs_[slot];
-          const BlobEntry& e = w.loc.entry;
-          std::string what = "pack " + pack.Hex() + ": blob " + e.id.Hex();
-          Result<Bytes> plain = [&]() -> Result<Bytes> {
-            if (!bytes.ok()) return bytes.status().WithContext("pack " + pack.Hex());
-            ByteView envelope(bytes->data() + (e.offset - run_start), e.length);
-            Result<Bytes> stored = [&] {
-              StageTimer timer(t ? &t->decrypt_ns : nullptr);
-              return repo->sealer().Open(envelope, BlobDomain(e.type));
-            }();
-            if (!stored.ok()) return stored.status().WithContext(what);
-            Result<Bytes> raw = [&] {
-              StageTimer timer(t ? &t->decompress_ns : nullptr);
-              return DecompressBlob(e.compression, *stored, e.raw_length);
-            }();
-            if (!raw.ok()) return raw.status().WithContext(what);
-            StageTimer timer(t ? &t->verify_ns : nullptr);
-            if (repo->hasher().Hash(*raw) != e.id)
-              return Status::Corruption(what + ": content does not match its id");
-            return raw;
-          }();
-          for (const BlobTarget& target : w.targets) {
-            if (!plain.ok()) {
-              damaged(target, plain.status());
-              continue;
-            }
-            StageTimer timer(t ? &t->write_ns : nullptr);
-            RETURN_IF_ERROR(deliver(target, *plain));
-          }
-        }
-        return Status::OK();
-      });
-      run.clear();
-    };
     for (const auto& [offset, slot] : offsets) {
       const BlobEntry& e = blobs_[slot].loc.entry;
       uint64_t end = e.offset + e.length;
-      uint64_t gap = e.offset > run_end ? e.offset - run_end : 0;
+      uint64_t gap = e.offset > run.end ? e.offset - run.end : 0;
       // A gap is read through only while a run reads no more gap bytes than wanted ones: a full
       // restore (few, small gaps) still reads packs in long ranges, and a sparse one (a
       // rollback) reads at most twice what it needs.
-      if (!run.empty() && (gap > kMaxGapBytes || run_waste + gap > run_wanted || end - run_start > kMaxReadBytes))
-        flush();
-      if (run.empty()) {
-        run_start = e.offset;
-        run_end = end;
+      if (!run.slots.empty() &&
+          (gap > kMaxGapBytes || run_waste + gap > run_wanted || end - run.start > kMaxReadBytes)) {
+        runs.push_back(run);
+        run.slots.clear();
+      }
+      if (run.slots.empty()) {
+        run.start = e.offset;
+        run.end = end;
         run_wanted = run_waste = 0;
       } else {
         run_waste += gap;
       }
-      run.push_back(slot);
+      run.slots.push_back(slot);
       run_wanted += e.length;
-      run_end = std::max(run_end, end);
+      run.end = std::max(run.end, end);
     }
-    flush();
+    if (!run.slots.empty()) runs.push_back(std::move(run));
+  }
+  // Longest first: one big blob (a changed chunk of a large file) read last would leave the
+  // other workers idle while it is read, decrypted, decompressed and hashed alone. Stable, so
+  // runs of equal length keep pack order.
+  std::stable_sort(runs.begin(), runs.end(),
+                   [](const Run& a, const Run& b) { return a.end - a.start > b.end - b.start; });
+  return runs;
+}
+
+Status FetchPlan::Execute(Repository* repo, TaskGroup* pool, const Deliver& deliver,
+                          const Damaged& damaged, FetchTimings* t) const {
+  std::vector<Run> runs = Runs();
+  for (const Run& run : runs) {
     // Stop early on a failed write, but only after running tasks are done with our state.
-    if (!pool->error().ok()) return pool->Wait();
+    if (!pool->error().ok()) break;
+    pool->Submit([this, repo, &run, &deliver, &damaged, t]() -> Status {
+      const Id& pack = run.pack;
+      const uint64_t run_start = run.start, run_end = run.end;
+      // One set of buffers per worker thread, reused range after range and blob after blob:
+      // allocating each afresh zeroed it and faulted its pages in again, a fifth of a
+      // rollback's fetch.
+      thread_local Bytes range_buf, raw_buf;
+      Status read = [&] {
+        StageTimer timer(t ? &t->read_ns : nullptr);
+        return repo->backend()->GetRangeInto({ObjectType::kData, pack.Hex()}, run_start,
+                                             run_end - run_start, &range_buf);
+      }();
+      if (t) {
+        t->range_reads.fetch_add(1);
+        if (read.ok()) t->bytes_read.fetch_add(run_end - run_start);
+      }
+      for (size_t slot : run.slots) {
+        const Wanted& w = blobs_[slot];
+        const BlobEntry& e = w.loc.entry;
+        std::string what = "pack " + pack.Hex() + ": blob " + e.id.Hex();
+        Result<ByteView> plain = [&]() -> Result<ByteView> {
+          if (!read.ok()) return read.WithContext("pack " + pack.Hex());
+          std::span<uint8_t> envelope(range_buf.data() + (e.offset - run_start), e.length);
+          Result<ByteView> stored = [&] {
+            StageTimer timer(t ? &t->decrypt_ns : nullptr);
+            return repo->sealer().OpenInPlace(envelope, BlobDomain(e.type));
+          }();
+          if (!stored.ok()) return stored.status().WithContext(what);
+          Result<ByteView> raw = [&] {
+            StageTimer timer(t ? &t->decompress_ns : nullptr);
+            return DecompressBlobInto(e.compression, *stored, e.raw_length, &raw_buf);
+          }();
+          if (!raw.ok()) return raw.status().WithContext(what);
+          StageTimer timer(t ? &t->verify_ns : nullptr);
+          if (repo->hasher().Hash(*raw) != e.id)
+            return Status::Corruption(what + ": content does not match its id");
+          return raw;
+        }();
+        for (const BlobTarget& target : w.targets) {
+          if (!plain.ok()) {
+            damaged(target, plain.status());
+            continue;
+          }
+          StageTimer timer(t ? &t->write_ns : nullptr);
+          RETURN_IF_ERROR(deliver(target, *plain));
+        }
+      }
+      return Status::OK();
+    });
   }
   return pool->Wait();
 }

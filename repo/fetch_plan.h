@@ -54,6 +54,15 @@ class FetchPlan {
                  FetchTimings* timings) const;
 
  private:
+  // One range read: blobs of one pack close enough to be read together.
+  struct Run {
+    Id pack;
+    std::vector<size_t> slots;  // into blobs_, in offset order
+    uint64_t start = 0, end = 0;
+  };
+  // The range reads, longest first.
+  std::vector<Run> Runs() const;
+
   struct Wanted {
     BlobLocation loc;
     std::vector<BlobTarget> targets;

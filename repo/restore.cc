@@ -152,6 +152,10 @@ Status Restorer::AddFile(DirCtx* dir, const Node& node, const std::string& path,
       break;
     }
     plan_.Add(*loc, BlobTarget{file, offset});
+    // A rollback's few scattered blobs: the kernel reads them while the walk goes on, instead
+    // of one range after the other once it ends (a full restore reads long ranges anyway).
+    if (options_.in_place && !options_.dry_run)
+      repo_->backend()->Prefetch({ObjectType::kData, loc->pack.Hex()}, loc->entry.offset, loc->entry.length);
     offset += loc->entry.raw_length;
   }
   if (!job.damaged && offset != node.size)

@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <mutex>
 
 #include "repo/backup.h"
+#include "repo/fetch_plan.h"
 #include "repo/restore.h"
 #include "repo/restore_bench.h"
 #include "repo/test_util.h"
@@ -31,6 +33,49 @@ class RestoreTest : public ::testing::Test {
   TempDir tmp_;
   std::unique_ptr<Repository> repo_;
 };
+
+TEST_F(RestoreTest, FetchPlanReadsTheLongestRangeFirstAndDeliversEveryBlob) {
+  // Small blobs in one pack, a big one in another: whatever the packs' order, the big range is
+  // read first, so it does not run alone at the end while other workers idle.
+  std::vector<std::pair<Id, Bytes>> blobs;
+  for (int i = 0; i < 5; ++i) {
+    Bytes data = RandomData(1000, 10 + i);
+    auto saved = repo_->SaveBlob(BlobType::kData, data);
+    ASSERT_TRUE(saved.ok());
+    blobs.emplace_back(saved->id, data);
+  }
+  ASSERT_TRUE(repo_->Flush().ok());
+  Bytes big = RandomData(2 << 20, 20);
+  auto saved = repo_->SaveBlob(BlobType::kData, big);
+  ASSERT_TRUE(saved.ok());
+  blobs.emplace_back(saved->id, big);
+  ASSERT_TRUE(repo_->Flush().ok());
+
+  FetchPlan plan;
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    auto loc = repo_->FindBlob(BlobType::kData, blobs[i].first);
+    ASSERT_TRUE(loc.ok());
+    plan.Add(*loc, BlobTarget{i, 0});
+  }
+  TaskGroup one_worker(1, 1);
+  std::vector<size_t> order;
+  std::mutex mu;
+  Status s = plan.Execute(
+      repo_.get(), &one_worker,
+      [&](const BlobTarget& t, ByteView plain) {
+        std::lock_guard<std::mutex> l(mu);
+        EXPECT_TRUE(std::equal(plain.begin(), plain.end(), blobs[t.file].second.begin(),
+                               blobs[t.file].second.end()))
+            << "blob " << t.file;
+        order.push_back(t.file);
+        return Status::OK();
+      },
+      [&](const BlobTarget& t, const Status& st) { ADD_FAILURE() << "blob " << t.file << ": " << st.ToString(); },
+      nullptr);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_EQ(order.size(), blobs.size());
+  EXPECT_EQ(order.front(), blobs.size() - 1);
+}
 
 TEST_F(RestoreTest, ManyThreadsRestoreIdenticalTrees) {
   std::string src = tmp_ / "src/app";

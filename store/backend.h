@@ -58,6 +58,21 @@ class Backend {
   virtual Result<Bytes> Get(const ObjectName& obj) = 0;
   // Reads [offset, offset + length). Reading past the end fails with Corruption.
   virtual Result<Bytes> GetRange(const ObjectName& obj, uint64_t offset, uint64_t length) = 0;
+  // The same, into the first `length` bytes of *scratch, which only grows: a restore reads
+  // range after range into one buffer per thread instead of allocating (and zeroing) each.
+  // The default goes through GetRange.
+  virtual Status GetRangeInto(const ObjectName& obj, uint64_t offset, uint64_t length,
+                              Bytes* scratch) {
+    ASSIGN_OR_RETURN(Bytes bytes, GetRange(obj, offset, length));
+    *scratch = std::move(bytes);
+    return Status::OK();
+  }
+  // A hint that [offset, offset + length) will be read soon: a backend may start fetching it
+  // (the local one asks the kernel to read it ahead). Errors are ignored; the default does
+  // nothing.
+  virtual void Prefetch(const ObjectName& obj, uint64_t offset, uint64_t length) {
+    (void)obj, (void)offset, (void)length;
+  }
   // Size of an object; kNotFound if absent.
   virtual Result<uint64_t> Stat(const ObjectName& obj) = 0;
   // Calls fn(name, size) for every object of a type, in no particular order.

@@ -137,6 +137,24 @@ TEST_P(BackendTest, GetRange) {
   EXPECT_EQ(b()->GetRange(obj, 0, UINT64_MAX).status().code(), Code::kCorruption);
 }
 
+TEST_P(BackendTest, GetRangeIntoReusesTheScratch) {
+  ObjectName obj{ObjectType::kData, HexName(5)};
+  Bytes data = Pattern(4096, 5);
+  ASSERT_TRUE(b()->Put(obj, data).ok());
+  Bytes scratch;
+  ASSERT_TRUE(b()->GetRangeInto(obj, 0, 4096, &scratch).ok());
+  EXPECT_TRUE(std::equal(data.begin(), data.end(), scratch.begin()));
+  ASSERT_TRUE(b()->GetRangeInto(obj, 100, 200, &scratch).ok());
+  EXPECT_TRUE(std::equal(data.begin() + 100, data.begin() + 300, scratch.begin()));
+  EXPECT_EQ(b()->GetRangeInto(obj, 4000, 97, &scratch).code(), Code::kCorruption);
+  EXPECT_EQ(b()->GetRangeInto(obj, 0, UINT64_MAX, &scratch).code(), Code::kCorruption);
+  EXPECT_EQ(b()->GetRangeInto({ObjectType::kData, HexName(6)}, 0, 1, &scratch).code(), Code::kNotFound);
+  // Only a hint: harmless on a present object, a missing one, or past the end.
+  b()->Prefetch(obj, 0, 4096);
+  b()->Prefetch({ObjectType::kData, HexName(6)}, 0, 1);
+  b()->Prefetch(obj, 1 << 20, 10);
+}
+
 TEST_P(BackendTest, ListReturnsExactlyWhatWasPut) {
   std::map<ObjectType, std::map<std::string, uint64_t>> want;
   uint32_t i = 0;

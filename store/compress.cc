@@ -62,14 +62,15 @@ Compression CompressBlob(ByteView raw, int level, Bytes* out) {
   return Compression::kZstd;
 }
 
-Result<Bytes> DecompressBlob(Compression method, ByteView stored, uint64_t raw_size) {
+Result<ByteView> DecompressBlobInto(Compression method, ByteView stored, uint64_t raw_size,
+                                    Bytes* scratch) {
   switch (method) {
     case Compression::kNone:
       if (stored.size() != raw_size) {
         return Status::Corruption("uncompressed blob has " + std::to_string(stored.size()) +
                                   " bytes, expected " + std::to_string(raw_size));
       }
-      return Bytes(stored.begin(), stored.end());
+      return stored;
 
     case Compression::kZstd: {
       // Check the header before allocating, and insist on exactly one frame:
@@ -86,9 +87,9 @@ Result<Bytes> DecompressBlob(Compression method, ByteView stored, uint64_t raw_s
       if (ZSTD_isError(frame) || frame != stored.size()) {
         return Status::Corruption("zstd frame is truncated or has trailing bytes");
       }
-      Bytes raw(static_cast<size_t>(raw_size));
-      size_t n =
-          ZSTD_decompressDCtx(Zstd().dctx(), raw.data(), raw.size(), stored.data(), stored.size());
+      GrowScratch(scratch, static_cast<size_t>(raw_size));
+      size_t n = ZSTD_decompressDCtx(Zstd().dctx(), scratch->data(), static_cast<size_t>(raw_size),
+                                     stored.data(), stored.size());
       if (ZSTD_isError(n)) {
         return Status::Corruption(std::string("zstd: ") + ZSTD_getErrorName(n));
       }
@@ -96,11 +97,18 @@ Result<Bytes> DecompressBlob(Compression method, ByteView stored, uint64_t raw_s
         return Status::Corruption("zstd produced " + std::to_string(n) + " bytes, expected " +
                                   std::to_string(raw_size));
       }
-      return raw;
+      return ByteView(scratch->data(), n);
     }
   }
   return Status::Corruption("unknown compression method " +
                             std::to_string(static_cast<int>(method)));
+}
+
+Result<Bytes> DecompressBlob(Compression method, ByteView stored, uint64_t raw_size) {
+  Bytes scratch;
+  ASSIGN_OR_RETURN(ByteView raw, DecompressBlobInto(method, stored, raw_size, &scratch));
+  if (raw.data() == scratch.data() && raw.size() == scratch.size()) return scratch;
+  return Bytes(raw.begin(), raw.end());
 }
 
 }  // namespace cairn

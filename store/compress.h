@@ -19,5 +19,10 @@ Compression CompressBlob(ByteView raw, int level, Bytes* out);
 
 // Inverse of CompressBlob. The output must be exactly raw_size bytes, else Corruption.
 Result<Bytes> DecompressBlob(Compression method, ByteView stored, uint64_t raw_size);
+// The same, into *scratch, which only grows (a buffer reused blob after blob is neither zeroed
+// nor faulted in again). The result views *scratch, or `stored` itself when it is not
+// compressed; valid until the next call with the same scratch.
+Result<ByteView> DecompressBlobInto(Compression method, ByteView stored, uint64_t raw_size,
+                                    Bytes* scratch);
 
 }  // namespace cairn

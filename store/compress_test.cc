@@ -53,6 +53,26 @@ TEST(CompressBlob, EmptyInput) {
   EXPECT_TRUE(back->empty());
 }
 
+TEST(CompressBlob, DecompressIntoReusesOneScratch) {
+  Bytes scratch;
+  Bytes big = SqlText(300'000), small = SqlText(1'000);
+  for (const Bytes* raw : {&big, &small, &big}) {
+    Bytes out;
+    ASSERT_EQ(CompressBlob(*raw, 3, &out), Compression::kZstd);
+    auto back = DecompressBlobInto(Compression::kZstd, out, raw->size(), &scratch);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(back->data(), scratch.data());
+    EXPECT_TRUE(std::equal(back->begin(), back->end(), raw->begin(), raw->end()));
+    EXPECT_GE(scratch.size(), big.size());  // grown once, never shrunk
+  }
+  // Stored raw: the result is the input itself, no copy.
+  Bytes raw = RandomBytes(1000);
+  auto same = DecompressBlobInto(Compression::kNone, raw, raw.size(), &scratch);
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->data(), raw.data());
+  EXPECT_EQ(DecompressBlobInto(Compression::kNone, raw, 999, &scratch).status().code(), Code::kCorruption);
+}
+
 TEST(CompressBlob, SavingsThreshold) {
   // Half random, half zeros: compresses to about half, well past 1/32.
   Bytes raw = RandomBytes(64 * 1024);

@@ -266,26 +266,30 @@ void Sealer::Seal(ByteView plaintext, SealDomain domain, Bytes* out) const {
         "EVP_CTRL_AEAD_GET_TAG");
 }
 
-Result<Bytes> Sealer::Open(ByteView envelope, SealDomain domain) const {
+Status Sealer::CheckOpenable(ByteView envelope, SealDomain domain) const {
   if (envelope.size() < kOverhead) {
     return Status::Corruption("envelope of " + std::to_string(envelope.size()) +
                               " bytes is shorter than its " + std::to_string(kOverhead) +
                               "-byte overhead");
   }
+  if (encrypt_) return Status::OK();
   ByteView nonce = envelope.first(kNonceSize);
   ByteView body = envelope.subspan(kNonceSize, envelope.size() - kOverhead);
   ByteView tag = envelope.last(kTagSize);
+  // A non-zero nonce means the data was sealed by an encrypting repository
+  // (or damaged): reading it as plaintext would be wrong either way.
+  if (std::any_of(nonce.begin(), nonce.end(), [](uint8_t b) { return b != 0; })) return AuthFailed();
+  Id digest = DigestWithDomain(domain, body);
+  if (CRYPTO_memcmp(digest.bytes.data(), tag.data(), kTagSize) != 0) return AuthFailed();
+  return Status::OK();
+}
 
-  if (!encrypt_) {
-    // A non-zero nonce means the data was sealed by an encrypting repository
-    // (or damaged): reading it as plaintext would be wrong either way.
-    if (std::any_of(nonce.begin(), nonce.end(), [](uint8_t b) { return b != 0; })) {
-      return AuthFailed();
-    }
-    Id digest = DigestWithDomain(domain, body);
-    if (CRYPTO_memcmp(digest.bytes.data(), tag.data(), kTagSize) != 0) return AuthFailed();
-    return Bytes(body.begin(), body.end());
-  }
+Result<Bytes> Sealer::Open(ByteView envelope, SealDomain domain) const {
+  RETURN_IF_ERROR(CheckOpenable(envelope, domain));
+  ByteView nonce = envelope.first(kNonceSize);
+  ByteView body = envelope.subspan(kNonceSize, envelope.size() - kOverhead);
+  ByteView tag = envelope.last(kTagSize);
+  if (!encrypt_) return Bytes(body.begin(), body.end());
 
   EVP_CIPHER_CTX* ctx = ThreadCipherCtx();
   Check(EVP_CipherInit_ex2(ctx, nullptr, key_.data(), nonce.data(), 0, nullptr),
@@ -306,6 +310,38 @@ Result<Bytes> Sealer::Open(ByteView envelope, SealDomain domain) const {
     return AuthFailed();
   }
   return plaintext;
+}
+
+Result<ByteView> Sealer::OpenInPlace(std::span<uint8_t> envelope, SealDomain domain) const {
+  RETURN_IF_ERROR(CheckOpenable(envelope, domain));
+  ByteView nonce(envelope.data(), kNonceSize);
+  std::span<uint8_t> body = envelope.subspan(kNonceSize, envelope.size() - kOverhead);
+  ByteView tag(envelope.data() + envelope.size() - kTagSize, kTagSize);
+  if (!encrypt_) return ByteView(body.data(), body.size());
+
+  EVP_CIPHER_CTX* ctx = ThreadCipherCtx();
+  Check(EVP_CipherInit_ex2(ctx, nullptr, key_.data(), nonce.data(), 0, nullptr),
+        "EVP_CipherInit_ex2");
+  if (!SetAad(ctx, domain)) return AuthFailed();
+  // The tag is read before the body is overwritten with plaintext; GCM decrypts in place.
+  uint8_t expected[kTagSize];
+  std::memcpy(expected, tag.data(), kTagSize);
+  if (!GcmUpdate(ctx, body.data(), body.size(), body.data())) {
+    Wipe(body.data(), body.size());
+    return AuthFailed();
+  }
+  // The ctrl takes a non-const pointer but only reads the expected tag.
+  Check(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kTagSize), expected),
+        "EVP_CTRL_AEAD_SET_TAG");
+  int outl = 0;
+  uint8_t final_block[16];
+  if (EVP_CipherFinal_ex(ctx, final_block, &outl) != 1) {
+    ERR_clear_error();
+    // Unauthenticated plaintext must not linger where a later bug could leak it.
+    Wipe(body.data(), body.size());
+    return AuthFailed();
+  }
+  return ByteView(body.data(), body.size());
 }
 
 // ---- scrypt ----

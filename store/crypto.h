@@ -94,10 +94,16 @@ class Sealer {
   // Appends the envelope of plaintext to out. REQUIRES: plaintext does not point into *out.
   void Seal(ByteView plaintext, SealDomain domain, Bytes* out) const;
   Result<Bytes> Open(ByteView envelope, SealDomain domain) const;
+  // The same, decrypting in place: the result views the plaintext inside `envelope` (its body).
+  // Spares a buffer the size of the blob, whose pages a restore would fault in for every big
+  // blob. On failure the body is wiped.
+  Result<ByteView> OpenInPlace(std::span<uint8_t> envelope, SealDomain domain) const;
   void Seal(ByteView plaintext, Bytes* out) const { Seal(plaintext, SealDomain::kNone, out); }
   Result<Bytes> Open(ByteView envelope) const { return Open(envelope, SealDomain::kNone); }
 
  private:
+  // Size, and for an unencrypting sealer the digest: everything but the AEAD check.
+  Status CheckOpenable(ByteView envelope, SealDomain domain) const;
   Key32 key_;
   bool encrypt_;
 };

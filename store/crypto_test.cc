@@ -122,6 +122,38 @@ TEST_P(CryptoSealerTest, EnvelopeLayout) {
   }
 }
 
+TEST_P(CryptoSealerTest, OpenInPlaceLeavesThePlaintextInTheBody) {
+  for (size_t n : {size_t{0}, size_t{1}, size_t{1} << 20}) {
+    Bytes plain = Pattern(n);
+    Bytes env;
+    sealer_.Seal(plain, &env);
+    auto opened = sealer_.OpenInPlace(env, SealDomain::kNone);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    EXPECT_EQ(opened->data(), env.data() + Sealer::kNonceSize);
+    EXPECT_TRUE(std::equal(opened->begin(), opened->end(), plain.begin(), plain.end())) << "size " << n;
+  }
+}
+
+TEST_P(CryptoSealerTest, OpenInPlaceRefusesTamperingAndWipesTheBody) {
+  Bytes plain = Pattern(64);
+  Bytes env;
+  sealer_.Seal(plain, SealDomain::kNone, &env);
+  Bytes short_env(Sealer::kOverhead - 1);
+  EXPECT_EQ(sealer_.OpenInPlace(short_env, SealDomain::kNone).status().code(), Code::kCorruption);
+  for (size_t i : {size_t{0}, Sealer::kNonceSize + 5, env.size() - 1}) {
+    Bytes bad = env;
+    bad[i] ^= 0x01;
+    auto opened = sealer_.OpenInPlace(bad, SealDomain::kNone);
+    ASSERT_FALSE(opened.ok()) << "byte " << i;
+    EXPECT_EQ(opened.status().message(), "authentication failed");
+    if (GetParam()) {
+      // Decrypted but unauthenticated bytes must not stay behind.
+      ByteView body = ByteView(bad).subspan(Sealer::kNonceSize, plain.size());
+      EXPECT_TRUE(std::all_of(body.begin(), body.end(), [](uint8_t b) { return b == 0; })) << "byte " << i;
+    }
+  }
+}
+
 TEST_P(CryptoSealerTest, EveryFlippedByteFails) {
   Bytes plain = Pattern(20);
   Bytes env;

@@ -183,6 +183,18 @@ class LocalBackend : public Backend {
   }
 
   Result<Bytes> GetRange(const ObjectName& obj, uint64_t offset, uint64_t length) override {
+    Bytes out;
+    RETURN_IF_ERROR(ReadRange(obj, offset, length, &out));
+    return out;
+  }
+
+  Status GetRangeInto(const ObjectName& obj, uint64_t offset, uint64_t length,
+                      Bytes* scratch) override {
+    return ReadRange(obj, offset, length, scratch);
+  }
+
+  // Reads [offset, offset + length) into the start of *out, growing it to at least length.
+  Status ReadRange(const ObjectName& obj, uint64_t offset, uint64_t length, Bytes* out) {
     RETURN_IF_ERROR(ValidateObjectName(obj));
     std::string path = PathOf(obj);
     ASSIGN_OR_RETURN(int raw_fd, OpenForRead(path));
@@ -197,9 +209,16 @@ class LocalBackend : public Backend {
                                 "+" + std::to_string(length) + " past end " +
                                 std::to_string(size));
     }
-    Bytes out(static_cast<size_t>(length));
-    RETURN_IF_ERROR(PreadAll(fd.get(), out.data(), offset, length, path));
-    return out;
+    GrowScratch(out, static_cast<size_t>(length));
+    return PreadAll(fd.get(), out->data(), offset, length, path);
+  }
+
+  void Prefetch(const ObjectName& obj, uint64_t offset, uint64_t length) override {
+    if (!ValidateObjectName(obj).ok()) return;
+    int fd = ::open(PathOf(obj).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    (void)::posix_fadvise(fd, static_cast<off_t>(offset), static_cast<off_t>(length), POSIX_FADV_WILLNEED);
+    ::close(fd);
   }
 
   Result<uint64_t> Stat(const ObjectName& obj) override {
