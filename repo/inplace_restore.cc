@@ -321,7 +321,7 @@ Status Restorer::InPlaceFile(DirCtx* dir, const Node& node, const std::string& p
       close(*fd);
       return Failed(path, NotAsExamined());
     }
-    SetMetadata(*fd, node, path);
+    SetMetadata(*fd, node, path, &now);
     close(*fd);
     return Status::OK();
   }

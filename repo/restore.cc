@@ -95,8 +95,11 @@ Status Restorer::Finish() {
     int fd = it->first->fd;
     if (options_.in_place) {
       struct stat st;
-      if (fstat(fd, &st) == 0 && MetadataMatches(st, node, options_.restore_owner)) continue;
+      bool known = fstat(fd, &st) == 0;
+      if (known && MetadataMatches(st, node, options_.restore_owner)) continue;
       if (!it->first->created) ++result_.metadata;
+      SetMetadata(fd, node, it->first->path, known ? &st : nullptr);
+      continue;
     }
     SetMetadata(fd, node, it->first->path);
   }
@@ -283,10 +286,13 @@ Status Restorer::FinishFile(FileJob* job) {
   return Status::OK();
 }
 
-void Restorer::SetMetadata(int fd, const Node& node, const std::string& path) {
-  if (options_.restore_owner && fchown(fd, node.uid, node.gid) != 0)
+void Restorer::SetMetadata(int fd, const Node& node, const std::string& path, const struct stat* now) {
+  bool owner_matches = now && now->st_uid == node.uid && now->st_gid == node.gid;
+  if (options_.restore_owner && !owner_matches && fchown(fd, node.uid, node.gid) != 0)
     Problem(path, Status::FromErrno(errno, "chown"));
-  if (fchmod(fd, node.mode) != 0) Problem(path, Status::FromErrno(errno, "chmod"));
+  // After a chown: it clears set-user-ID and set-group-ID bits, which chmod then restores.
+  bool mode_matches = now && (now->st_mode & 07777) == node.mode && (owner_matches || !options_.restore_owner);
+  if (!mode_matches && fchmod(fd, node.mode) != 0) Problem(path, Status::FromErrno(errno, "chmod"));
   struct timespec ts[2] = {ToTimespec(node.mtime_ns), ToTimespec(node.mtime_ns)};
   if (futimens(fd, ts) != 0) Problem(path, Status::FromErrno(errno, "set times"));
 }

@@ -183,7 +183,9 @@ class Restorer {
 
   Status FinishFile(FileJob* job);
 
-  void SetMetadata(int fd, const Node& node, const std::string& path);
+  // `now`, if given, is the entry's current lstat: what already matches is not set again (each
+  // change costs a journalled inode update; a rollback re-times most folders, nothing else).
+  void SetMetadata(int fd, const Node& node, const std::string& path, const struct stat* now = nullptr);
 
   // `must_not_exist`: in place, the walk saw no entry of this name (RenameIntoPlace).
   void RestoreSymlink(int dirfd, const Node& node, const std::string& path, bool must_not_exist);
