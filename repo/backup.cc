@@ -110,17 +110,17 @@ class Archiver {
     std::vector<Chunk> chunks;
   };
 
-  std::unique_ptr<Batch> TakeBatch() {
+  std::shared_ptr<Batch> TakeBatch() {
     std::lock_guard<std::mutex> l(free_batches_mu_);
-    if (free_batches_.empty()) return std::make_unique<Batch>();
-    std::unique_ptr<Batch> b = std::move(free_batches_.back());
+    if (free_batches_.empty()) return std::make_shared<Batch>();
+    std::shared_ptr<Batch> b = std::move(free_batches_.back());
     free_batches_.pop_back();
     return b;
   }
 
   void FlushBatch() {
     if (!batch_ || batch_->chunks.empty()) return;
-    std::shared_ptr<Batch> batch(std::move(batch_));
+    std::shared_ptr<Batch> batch = std::move(batch_);
     pool_.Submit([this, batch]() -> Status {
       for (const Batch::Chunk& c : batch->chunks) {
         ByteView data(batch->data.data() + c.offset, c.size);
@@ -132,11 +132,10 @@ class Archiver {
           bytes_added_stored_.fetch_add(r.stored_bytes);
         }
       }
-      auto reused = std::make_unique<Batch>();
-      reused->data.swap(batch->data);
-      reused->data.clear();
+      batch->data.clear();
+      batch->chunks.clear();
       std::lock_guard<std::mutex> l(free_batches_mu_);
-      free_batches_.push_back(std::move(reused));
+      free_batches_.push_back(batch);  // this task no longer touches it
       return Status::OK();
     });
   }
@@ -611,9 +610,9 @@ class Archiver {
   uint64_t bytes_done_ = 0;
   uint64_t files_unchanged_ = 0;
   Bytes chunk_buffer_;  // the chunker's window, reused for every file
-  std::unique_ptr<Batch> batch_;  // being filled; null until the first chunk
+  std::shared_ptr<Batch> batch_;  // being filled; null until the first chunk
   std::mutex free_batches_mu_;
-  std::vector<std::unique_ptr<Batch>> free_batches_;  // GUARDED_BY(free_batches_mu_)
+  std::vector<std::shared_ptr<Batch>> free_batches_;  // GUARDED_BY(free_batches_mu_)
   std::map<uid_t, std::string> users_;
   std::map<gid_t, std::string> groups_;
   std::vector<std::unique_ptr<std::deque<Id>>> orphaned_;

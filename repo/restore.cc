@@ -93,15 +93,14 @@ Status Restorer::Finish() {
   for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) {
     const Node& node = it->second;
     int fd = it->first->fd;
+    struct stat st;
+    const struct stat* now = nullptr;
     if (options_.in_place) {
-      struct stat st;
-      bool known = fstat(fd, &st) == 0;
-      if (known && MetadataMatches(st, node, options_.restore_owner)) continue;
+      if (fstat(fd, &st) == 0) now = &st;
+      if (now && MetadataMatches(st, node, options_.restore_owner)) continue;
       if (!it->first->created) ++result_.metadata;
-      SetMetadata(fd, node, it->first->path, known ? &st : nullptr);
-      continue;
     }
-    SetMetadata(fd, node, it->first->path);
+    SetMetadata(fd, node, it->first->path, now);
   }
   return Status::OK();
 }

@@ -284,63 +284,47 @@ Status Sealer::CheckOpenable(ByteView envelope, SealDomain domain) const {
   return Status::OK();
 }
 
-Result<Bytes> Sealer::Open(ByteView envelope, SealDomain domain) const {
-  RETURN_IF_ERROR(CheckOpenable(envelope, domain));
+Status Sealer::DecryptBody(ByteView envelope, SealDomain domain, uint8_t* out) const {
   ByteView nonce = envelope.first(kNonceSize);
   ByteView body = envelope.subspan(kNonceSize, envelope.size() - kOverhead);
-  ByteView tag = envelope.last(kTagSize);
-  if (!encrypt_) return Bytes(body.begin(), body.end());
-
+  // Read before decrypting: `out` may be the body itself (GCM decrypts in place).
+  uint8_t expected[kTagSize];
+  std::memcpy(expected, envelope.last(kTagSize).data(), kTagSize);
   EVP_CIPHER_CTX* ctx = ThreadCipherCtx();
   Check(EVP_CipherInit_ex2(ctx, nullptr, key_.data(), nonce.data(), 0, nullptr),
         "EVP_CipherInit_ex2");
-  Bytes plaintext(body.size());
   if (!SetAad(ctx, domain)) return AuthFailed();
-  if (!GcmUpdate(ctx, body.data(), body.size(), plaintext.data())) return AuthFailed();
-  // The ctrl takes a non-const pointer but only reads the expected tag.
-  uint8_t expected[kTagSize];
-  std::memcpy(expected, tag.data(), kTagSize);
-  Check(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kTagSize), expected),
-        "EVP_CTRL_AEAD_SET_TAG");
-  int outl = 0;
-  if (EVP_CipherFinal_ex(ctx, plaintext.data() + plaintext.size(), &outl) != 1) {
-    ERR_clear_error();
+  bool ok = GcmUpdate(ctx, body.data(), body.size(), out);
+  if (ok) {
+    // The ctrl takes a non-const pointer but only reads the expected tag.
+    Check(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kTagSize), expected),
+          "EVP_CTRL_AEAD_SET_TAG");
+    int outl = 0;
+    uint8_t final_block[16];
+    ok = EVP_CipherFinal_ex(ctx, final_block, &outl) == 1;
+    if (!ok) ERR_clear_error();
+  }
+  if (!ok) {
     // Unauthenticated plaintext must not linger where a later bug could leak it.
-    Wipe(plaintext.data(), plaintext.size());
+    Wipe(out, body.size());
     return AuthFailed();
   }
+  return Status::OK();
+}
+
+Result<Bytes> Sealer::Open(ByteView envelope, SealDomain domain) const {
+  RETURN_IF_ERROR(CheckOpenable(envelope, domain));
+  ByteView body = envelope.subspan(kNonceSize, envelope.size() - kOverhead);
+  if (!encrypt_) return Bytes(body.begin(), body.end());
+  Bytes plaintext(body.size());
+  RETURN_IF_ERROR(DecryptBody(envelope, domain, plaintext.data()));
   return plaintext;
 }
 
 Result<ByteView> Sealer::OpenInPlace(std::span<uint8_t> envelope, SealDomain domain) const {
   RETURN_IF_ERROR(CheckOpenable(envelope, domain));
-  ByteView nonce(envelope.data(), kNonceSize);
   std::span<uint8_t> body = envelope.subspan(kNonceSize, envelope.size() - kOverhead);
-  ByteView tag(envelope.data() + envelope.size() - kTagSize, kTagSize);
-  if (!encrypt_) return ByteView(body.data(), body.size());
-
-  EVP_CIPHER_CTX* ctx = ThreadCipherCtx();
-  Check(EVP_CipherInit_ex2(ctx, nullptr, key_.data(), nonce.data(), 0, nullptr),
-        "EVP_CipherInit_ex2");
-  if (!SetAad(ctx, domain)) return AuthFailed();
-  // The tag is read before the body is overwritten with plaintext; GCM decrypts in place.
-  uint8_t expected[kTagSize];
-  std::memcpy(expected, tag.data(), kTagSize);
-  if (!GcmUpdate(ctx, body.data(), body.size(), body.data())) {
-    Wipe(body.data(), body.size());
-    return AuthFailed();
-  }
-  // The ctrl takes a non-const pointer but only reads the expected tag.
-  Check(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kTagSize), expected),
-        "EVP_CTRL_AEAD_SET_TAG");
-  int outl = 0;
-  uint8_t final_block[16];
-  if (EVP_CipherFinal_ex(ctx, final_block, &outl) != 1) {
-    ERR_clear_error();
-    // Unauthenticated plaintext must not linger where a later bug could leak it.
-    Wipe(body.data(), body.size());
-    return AuthFailed();
-  }
+  if (encrypt_) RETURN_IF_ERROR(DecryptBody(envelope, domain, body.data()));
   return ByteView(body.data(), body.size());
 }
 

@@ -104,6 +104,9 @@ class Sealer {
  private:
   // Size, and for an unencrypting sealer the digest: everything but the AEAD check.
   Status CheckOpenable(ByteView envelope, SealDomain domain) const;
+  // Decrypts and authenticates the envelope's body into `out` (which may be the body itself);
+  // on failure `out` is wiped.
+  Status DecryptBody(ByteView envelope, SealDomain domain, uint8_t* out) const;
   Key32 key_;
   bool encrypt_;
 };
