@@ -1,19 +1,14 @@
 // cairn: a content-addressed, deduplicating backup store for disaster recovery.
 // The CLI is a thin layer: each command parses flags, calls the library, prints.
-#include <malloc.h>
 
 #include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "cli/context.h"
+#include "common/allocator.h"
 
 int main(int argc, char** argv) {
-  // Buffers of a few hundred KiB to a few MiB (packs, envelopes, chunks) come and go all the
-  // time. glibc would map each afresh and give it back at once, so every use paid the kernel's
-  // page faults and zeroing again; keeping freed memory for reuse made a rollback 5-8% faster.
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 512 << 20);
-  mallopt(M_TOP_PAD, 64 << 20);
+  cairn::TuneAllocator();
   using namespace cairn::cli;
   CLI::App app{"cairn: deduplicating, encrypted backups for disaster recovery"};
   app.require_subcommand(1);
