@@ -280,6 +280,11 @@ Status Restorer::FinishFile(FileJob* job) {
     return Status::OK();
   }
   job->renamed = true;
+  // The file replaced is freed at the close of its last descriptor, this one.
+  if (options_.close_behind && job->source && job->source->fd >= 0) {
+    options_.close_behind->Close(job->source->fd);
+    job->source->fd = -1;
+  }
   std::lock_guard<std::mutex> l(mu_);
   ++result_.files;
   return Status::OK();

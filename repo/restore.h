@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "common/close_behind.h"
 #include "common/status.h"
 #include "repo/reporter.h"
 #include "repo/fetch_plan.h"
@@ -59,6 +60,9 @@ struct RestoreOptions {
   // In-place: live files whose content ids are already known (a rollback's pre-rollback snapshot
   // just read them): compared by those ids instead of being read again.
   KnownLiveTree* known_live_tree = nullptr;
+  // In-place: if set, the live files replaced are closed there once renamed over, rather than
+  // by the restore (see common/close_behind.h); the caller keeps it past the restore.
+  CloseBehind* close_behind = nullptr;
 };
 
 // One entry an in-place restore changes (or, in a dry run, would change).

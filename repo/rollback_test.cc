@@ -172,6 +172,44 @@ TEST_F(RollbackTest, ModifiedAddedDeletedAndMetadataOnly) {
   EXPECT_EQ(util_after.st_ctim.tv_nsec, util_before.st_ctim.tv_nsec);
 }
 
+// Descriptors this process holds on files since deleted, below `root`.
+std::vector<std::string> OpenDeletedFilesUnder(const std::string& root) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    std::string target = fs::read_symlink(e.path(), ec).string();
+    if (!ec && target.rfind(root, 0) == 0 && target.find(" (deleted)") != std::string::npos)
+      out.push_back(target);
+  }
+  return out;
+}
+
+// The files replaced are freed: by the restore itself, or (as the CLI does) by a CloseBehind
+// once it is gone, and either way the rollback is complete when RollBack returns.
+TEST_F(RollbackTest, ReplacedFilesAreClosedByTheEnd) {
+  for (bool behind : {false, true}) {
+    SCOPED_TRACE(behind ? "CloseBehind" : "inline");
+    MakeApp();
+    auto snap = SnapshotApp();
+    auto want = Describe(app_);
+    WriteFile(app_ + "/lib/util.so", RandomData(200000, 3));
+    WriteFile(app_ + "/conf/app.yaml", AsBytes("port: 9090\n"));
+    {
+      CloseBehind closer;
+      RollbackOptions o = Options(true, true);
+      if (behind) o.restore.close_behind = &closer;
+      RollbackResult r = Roll(snap, o);
+      EXPECT_EQ(r.applied.files, 2u);
+      EXPECT_EQ(Describe(app_), want);
+      if (!behind) {
+        EXPECT_EQ(OpenDeletedFilesUnder(app_), std::vector<std::string>{});
+      }
+    }
+    EXPECT_EQ(OpenDeletedFilesUnder(app_), std::vector<std::string>{});
+    fs::remove_all(app_);
+  }
+}
+
 TEST_F(RollbackTest, WithoutDeleteExtraEntriesStay) {
   MakeApp();
   auto snap = SnapshotApp();
