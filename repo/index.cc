@@ -93,6 +93,12 @@ class RocksIndex : public Index {
   RocksIndex(std::unique_ptr<rocksdb::DB> db, bool read_only, std::string remove_dir = "")
       : db_(std::move(db)), read_only_(read_only), remove_dir_(std::move(remove_dir)) {}
   ~RocksIndex() override {
+    // Waits for every memtable, a PersistSoon's included, to be written: RocksDB's own flush at
+    // close sees nothing to do once a PersistSoon has switched the memtable, and the flushes
+    // still queued are then cancelled by the shutdown, losing their entries (the writes skip
+    // the write-ahead log). A failure loses nothing for good: the entries and the marks of the
+    // index files they came from go together, and the next open absorbs those files again.
+    if (!read_only_ && remove_dir_.empty()) db_->Flush(rocksdb::FlushOptions()).PermitUncheckedError();
     db_.reset();
     std::error_code ec;
     if (!remove_dir_.empty()) std::filesystem::remove_all(remove_dir_, ec);
@@ -154,6 +160,14 @@ class RocksIndex : public Index {
   Status AddPacks(const std::vector<IndexedPack>& packs) override { return Write(packs, nullptr); }
 
   Status MarkIndexFile(const Id& index_id) override { return Write({}, &index_id); }
+
+  void PersistSoon() override {
+    if (read_only_) return;
+    rocksdb::FlushOptions fo;
+    fo.wait = false;
+    fo.allow_write_stall = true;  // never block the caller
+    db_->Flush(fo).PermitUncheckedError();  // a failed flush is retried at the close
+  }
 
   Status Write(const std::vector<IndexedPack>& packs, const Id* index_id) {
     // Keys in sorted order: ids are random, and inserting them sorted is several times cheaper

@@ -61,6 +61,10 @@ class Index {
   // Drops everything (before a rebuild).
   virtual Status Clear() = 0;
   virtual bool read_only() const = 0;
+  // Starts writing what was added so far to disk, in the background, for a caller done writing
+  // for a while (a snapshot just committed): the close at the end of the command, which does it
+  // anyway and waits for it, then has nothing left to write. A hint; it changes no entry.
+  virtual void PersistSoon() {}
 };
 
 }  // namespace cairn

@@ -88,5 +88,31 @@ TEST(IndexTest, LookupManySeesTheOverlayOfASharedDatabase) {
   ExpectSameAsLookup(shared->get(), ids);
 }
 
+// PersistSoon writes in the background while lookups and writes go on; nothing is lost or
+// changed, before or after a reopen.
+TEST(IndexTest, EntriesSurvivePersistSoonFurtherWritesAndAReopen) {
+  testing::TempDir tmp;
+  IndexedPack first = Pack(10, 40), second = Pack(60, 40);
+  {
+    auto index = Index::Open(tmp / "index");
+    ASSERT_TRUE(index.ok()) << index.status().ToString();
+    ASSERT_TRUE((*index)->AddIndexFile(MakeId(1, 1), {first}).ok());
+    (*index)->PersistSoon();
+    ExpectSameAsLookup(index->get(), {first.blobs[0].id, first.blobs[39].id});
+    ASSERT_TRUE((*index)->AddIndexFile(MakeId(2, 2), {second}).ok());
+    (*index)->PersistSoon();
+  }
+  auto index = Index::Open(tmp / "index");
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  EXPECT_EQ((*index)->IndexFiles()->size(), 2u);
+  for (const IndexedPack* p : {&first, &second})
+    for (const BlobEntry& e : p->blobs) {
+      auto loc = (*index)->Lookup(BlobType::kData, e.id);
+      ASSERT_TRUE(loc.ok() && loc->has_value());
+      EXPECT_EQ((*loc)->pack, p->pack_id);
+      EXPECT_EQ((*loc)->entry, e);
+    }
+}
+
 }  // namespace
 }  // namespace cairn

@@ -237,6 +237,8 @@ Result<Id> Repository::SaveSnapshot(const Snapshot& snapshot) {
   sealer_->Seal(EncodeSnapshot(snapshot), SealDomain::kSnapshot, &sealed);
   Id id = Sha256(sealed);
   RETURN_IF_ERROR_CTX(backend_->Put({ObjectType::kSnapshot, id.Hex()}, sealed), "write snapshot");
+  // The index's new entries go to disk while the command goes on (a rollback restores next).
+  index_->PersistSoon();
   return id;
 }
 
