@@ -4,7 +4,9 @@
 
 namespace cairn {
 
-CloseBehind::CloseBehind(int threads) : pool_(threads, 1 << 16) {}
+// Few descriptors wait: a caller that hands them over faster than they close (a big delete) is
+// slowed to the closes' pace rather than running out of descriptors.
+CloseBehind::CloseBehind(int threads) : pool_(threads, 64) {}
 
 void CloseBehind::Close(int fd) {
   pool_.Submit([fd] {

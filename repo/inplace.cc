@@ -135,8 +135,22 @@ Status RenameIntoPlace(int dirfd, const std::string& tmp, const std::string& nam
   return Status::OK();
 }
 
+namespace {
+// The file `name` opened for the sole purpose of holding it across its unlink, or -1.
+int HoldForUnlink(int dirfd, const std::string& name, const struct stat& expected) {
+  int fd = openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return -1;  // unreadable: unlinked and freed the plain way
+  struct stat st;
+  if (fstat(fd, &st) != 0 || st.st_ino != expected.st_ino || st.st_dev != expected.st_dev) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+}  // namespace
+
 Status RemoveLiveEntry(int dirfd, const std::string& name, bool dry_run, LiveCount* count,
-                       const struct stat* expected, int64_t older_than_ns) {
+                       const struct stat* expected, int64_t older_than_ns, CloseBehind* closer) {
   struct stat st;
   if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     if (errno == ENOENT) return Status::OK();
@@ -159,7 +173,7 @@ Status RemoveLiveEntry(int dirfd, const std::string& name, bool dry_run, LiveCou
     Status s = children.status();
     if (s.ok())
       for (const auto& child : *children) {
-        s = RemoveLiveEntry(fd, child.first, dry_run, count).WithContext(name);
+        s = RemoveLiveEntry(fd, child.first, dry_run, count, nullptr, 0, closer).WithContext(name);
         if (!s.ok()) break;
       }
     close(fd);
@@ -167,8 +181,15 @@ Status RemoveLiveEntry(int dirfd, const std::string& name, bool dry_run, LiveCou
     if (!dry_run && unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0)
       return Status::FromErrno(errno, "remove folder " + name);
   } else {
-    if (!dry_run && unlinkat(dirfd, name.c_str(), 0) != 0)
-      return Status::FromErrno(errno, "remove " + name);
+    if (!dry_run) {
+      int held = closer && S_ISREG(st.st_mode) && st.st_size > 0 ? HoldForUnlink(dirfd, name, st) : -1;
+      if (unlinkat(dirfd, name.c_str(), 0) != 0) {
+        Status failed = Status::FromErrno(errno, "remove " + name);
+        if (held >= 0) close(held);
+        return failed;
+      }
+      if (held >= 0) closer->Close(held);
+    }
     if (S_ISREG(st.st_mode)) count->bytes += static_cast<uint64_t>(st.st_size);
   }
   ++count->entries;

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/close_behind.h"
 #include "common/status.h"
 #include "repo/local_chunks.h"
 #include "repo/tree.h"
@@ -45,9 +46,11 @@ struct LiveCount {
 // `expected` (the entry as the restore examined it), an entry that is no longer that version is
 // not removed (an IOError). With `older_than_ns`, a folder is removed only if nothing in it has
 // a ctime at or after that time (checked before anything is removed): in a rollback, nothing
-// changed since the pre-rollback snapshot began.
+// changed since the pre-rollback snapshot began. With `closer`, a file with data is held open
+// across its unlink and handed to it, which frees it off the caller's thread.
 Status RemoveLiveEntry(int dirfd, const std::string& name, bool dry_run, LiveCount* count,
-                       const struct stat* expected = nullptr, int64_t older_than_ns = 0);
+                       const struct stat* expected = nullptr, int64_t older_than_ns = 0,
+                       CloseBehind* closer = nullptr);
 
 // Whole-second times (ext3, ext4 with small inodes, vfat) are truncated, so a change within
 // this much after a moment can carry an earlier stamp.

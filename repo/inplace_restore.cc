@@ -84,7 +84,8 @@ Status Restorer::RestoreTreeInPlace(const Id& tree_id, DirCtx* dir) {
       continue;
     }
     LiveCount count;
-    Status s = RemoveLiveEntry(dir->fd, name, options_.dry_run, &count, &entry.second, UnchangedBeforeNs());
+    Status s = RemoveLiveEntry(dir->fd, name, options_.dry_run, &count, &entry.second, UnchangedBeforeNs(),
+                               options_.close_behind);
     if (!s.ok()) {
       Failed(path, s).IgnoreError();
       continue;
@@ -267,7 +268,8 @@ Status Restorer::InPlaceEntry(DirCtx* dir, const Node& node, const std::string& 
       Change(path, st ? "replace" : "create", 0);
       if (live_dir && !dry) {
         LiveCount count;
-        Status s = RemoveLiveEntry(dir->fd, node.name, false, &count, &*st, UnchangedBeforeNs());
+        Status s = RemoveLiveEntry(dir->fd, node.name, false, &count, &*st, UnchangedBeforeNs(),
+                                   options_.close_behind);
         if (!s.ok()) return Failed(path, s);
       }
       if (dry) {

@@ -265,7 +265,8 @@ Status Restorer::FinishFile(FileJob* job) {
   if (job->replace_dir) {
     // Only now, with the new file complete: a folder cannot be renamed over.
     LiveCount count;
-    Status s = RemoveLiveEntry(job->dirfd, node.name, false, &count, nullptr, UnchangedBeforeNs());
+    Status s = RemoveLiveEntry(job->dirfd, node.name, false, &count, nullptr, UnchangedBeforeNs(),
+                               options_.close_behind);
     if (!s.ok()) {
       unlinkat(job->dirfd, job->tmp.c_str(), 0);
       Failed(job->path, s).IgnoreError();

@@ -184,9 +184,9 @@ std::vector<std::string> OpenDeletedFilesUnder(const std::string& root) {
   return out;
 }
 
-// The files replaced are freed: by the restore itself, or (as the CLI does) by a CloseBehind
-// once it is gone, and either way the rollback is complete when RollBack returns.
-TEST_F(RollbackTest, ReplacedFilesAreClosedByTheEnd) {
+// The files replaced or deleted are freed: by the restore itself, or (as the CLI does) by a
+// CloseBehind once it is gone, and either way the rollback is complete when RollBack returns.
+TEST_F(RollbackTest, ReplacedAndDeletedFilesAreFreedByTheEnd) {
   for (bool behind : {false, true}) {
     SCOPED_TRACE(behind ? "CloseBehind" : "inline");
     MakeApp();
@@ -194,12 +194,16 @@ TEST_F(RollbackTest, ReplacedFilesAreClosedByTheEnd) {
     auto want = Describe(app_);
     WriteFile(app_ + "/lib/util.so", RandomData(200000, 3));
     WriteFile(app_ + "/conf/app.yaml", AsBytes("port: 9090\n"));
+    WriteFile(app_ + "/conf/extra.bin", RandomData(100000, 4));
+    WriteFile(app_ + "/cache/a/b.bin", RandomData(100000, 5));
     {
       CloseBehind closer;
-      RollbackOptions o = Options(true, true);
+      // No pre-rollback snapshot: a folder created a moment before one would be left alone.
+      RollbackOptions o = Options(true, false);
       if (behind) o.restore.close_behind = &closer;
       RollbackResult r = Roll(snap, o);
       EXPECT_EQ(r.applied.files, 2u);
+      EXPECT_EQ(r.applied.deleted, 4u);  // extra.bin, and cache with its folder and file
       EXPECT_EQ(Describe(app_), want);
       if (!behind) {
         EXPECT_EQ(OpenDeletedFilesUnder(app_), std::vector<std::string>{});
