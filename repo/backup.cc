@@ -111,10 +111,18 @@ class Archiver {
   };
 
   std::shared_ptr<Batch> TakeBatch() {
-    std::lock_guard<std::mutex> l(free_batches_mu_);
-    if (free_batches_.empty()) return std::make_shared<Batch>();
-    std::shared_ptr<Batch> b = std::move(free_batches_.back());
-    free_batches_.pop_back();
+    {
+      std::lock_guard<std::mutex> l(free_batches_mu_);
+      if (!free_batches_.empty()) {
+        std::shared_ptr<Batch> b = std::move(free_batches_.back());
+        free_batches_.pop_back();
+        return b;
+      }
+    }
+    // Sized at once for the most a batch holds (it is flushed once past kBatchBytes): grown
+    // chunk by chunk, a fresh batch was reallocated and copied about five times.
+    auto b = std::make_shared<Batch>();
+    ReserveScratch(&b->data, kBatchBytes + repo_->config().chunker.max_size);
     return b;
   }
 
