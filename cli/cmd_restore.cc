@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "cli/context.h"
 #include "repo/restore.h"
@@ -61,8 +62,10 @@ void PrintPlan(const RestoreResult& r, const std::string& target) {
 
 int RunRestore(const RestoreFlags& f) {
   if (Status s = CheckFlags(f); !s.ok()) return Fail(s);
-  // Before the repository: its close (the index's flush) overlaps the last closes.
-  CloseBehind close_behind;
+  // Before the repository: its close (the index's flush) overlaps the last closes. Only an
+  // in-place restore replaces or deletes live files.
+  std::optional<CloseBehind> close_behind;
+  if (f.in_place && !f.dry_run) close_behind.emplace();
   Result<std::unique_ptr<Repository>> repo = OpenRepository();
   if (!repo.ok()) return Fail(repo.status());
   if (f.to_stdout) {
@@ -94,7 +97,7 @@ int RunRestore(const RestoreFlags& f) {
   ro.quick = f.quick;
   ro.checksum = f.checksum;
   ro.list_changes = f.dry_run;
-  ro.close_behind = &close_behind;
+  ro.close_behind = close_behind ? &*close_behind : nullptr;
   options.undo_snapshot = !f.no_undo;
   if (f.in_place && !f.dry_run && f.no_undo)
     std::cerr << "cairn: warning: --no-undo-snapshot: the tree as it stands is not kept\n";

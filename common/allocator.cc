@@ -27,14 +27,21 @@ void TuneAllocator() {
   // rollback's faults to about 1,000 and its time by about a fifth (docs/BENCHMARKS.md).
   mallopt(M_ARENA_MAX, 1);
   // Grows the heap now (by the request plus M_TOP_PAD), so that the hint covers what the
-  // command will use; the memory is given back to the heap at once and not touched.
-  void* grow = std::malloc(16 << 20);
+  // command will use; the memory goes back to the heap at once, untouched but for malloc's
+  // headers.
+  constexpr uintptr_t kGrow = 16 << 20;
+  const uintptr_t before = reinterpret_cast<uintptr_t>(sbrk(0));
+  void* grow = std::malloc(kGrow);
   if (grow == nullptr) return;
-  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  uintptr_t start = reinterpret_cast<uintptr_t>(grow) & ~(page - 1);  // a heap page
+  const uintptr_t at = reinterpret_cast<uintptr_t>(grow);
   std::free(grow);
-  uintptr_t end = reinterpret_cast<uintptr_t>(sbrk(0));
-  if (end > start) (void)madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE);
+  const uintptr_t end = reinterpret_cast<uintptr_t>(sbrk(0));
+  // Only if the block came from the heap just grown: when the heap cannot grow, glibc maps the
+  // block elsewhere, and a range up to the heap's end could then span other mappings.
+  if (end < before + kGrow || at >= end || at + kGrow > end) return;
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t start = at & ~(page - 1);  // a heap page
+  (void)madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE);
 }
 
 }  // namespace cairn

@@ -18,7 +18,7 @@ class CloseBehind {
   CloseBehind(const CloseBehind&) = delete;
   CloseBehind& operator=(const CloseBehind&) = delete;
 
-  // Takes ownership of fd (>= 0); blocks while 64 are waiting. A close that fails is not
+  // Takes ownership of fd (>= 0); blocks while 16 are waiting. A close that fails is not
   // reported: only read-only descriptors belong here, whose close has nothing to lose.
   void Close(int fd);
 

@@ -2,7 +2,8 @@
 // so a fast producer (the chunker) cannot run ahead of the workers and grow
 // memory without limit. The first failing task's Status is kept; later tasks
 // still run (they are cheap to let finish) but Wait() reports that first error.
-// Thread safety: Submit and Wait may be called from one producer thread.
+// Thread safety: Submit may be called from several threads at once (CloseBehind's callers);
+// Wait from one.
 #pragma once
 
 #include <condition_variable>

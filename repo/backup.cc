@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -119,10 +120,11 @@ class Archiver {
         return b;
       }
     }
-    // Sized at once for the most a batch holds (it is flushed once past kBatchBytes): grown
-    // chunk by chunk, a fresh batch was reallocated and copied about five times.
+    // Sized at once for what a batch holds (it is flushed once past kBatchBytes): grown chunk by
+    // chunk, a fresh batch was reallocated and copied about five times. Capped, as chunks may
+    // be up to 64 MiB: a bigger one grows the batch when it comes.
     auto b = std::make_shared<Batch>();
-    ReserveScratch(&b->data, kBatchBytes + repo_->config().chunker.max_size);
+    ReserveScratch(&b->data, kBatchBytes + std::min<size_t>(repo_->config().chunker.max_size, 2 << 20));
     return b;
   }
 

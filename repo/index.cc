@@ -98,7 +98,11 @@ class RocksIndex : public Index {
     // still queued are then cancelled by the shutdown, losing their entries (the writes skip
     // the write-ahead log). A failure loses nothing for good: the entries and the marks of the
     // index files they came from go together, and the next open absorbs those files again.
-    if (!read_only_ && remove_dir_.empty()) db_->Flush(rocksdb::FlushOptions()).PermitUncheckedError();
+    if (!read_only_ && remove_dir_.empty()) {
+      rocksdb::FlushOptions fo;
+      fo.allow_write_stall = true;  // waits for the flush, not for compactions
+      db_->Flush(fo).PermitUncheckedError();
+    }
     db_.reset();
     std::error_code ec;
     if (!remove_dir_.empty()) std::filesystem::remove_all(remove_dir_, ec);
@@ -162,11 +166,11 @@ class RocksIndex : public Index {
   Status MarkIndexFile(const Id& index_id) override { return Write({}, &index_id); }
 
   void PersistSoon() override {
-    if (read_only_) return;
+    if (read_only_ || !remove_dir_.empty()) return;  // a private database goes at the close
     rocksdb::FlushOptions fo;
     fo.wait = false;
     fo.allow_write_stall = true;  // never block the caller
-    db_->Flush(fo).PermitUncheckedError();  // a failed flush is retried at the close
+    db_->Flush(fo).PermitUncheckedError();  // the close flushes again, and waits
   }
 
   Status Write(const std::vector<IndexedPack>& packs, const Id* index_id) {

@@ -136,10 +136,11 @@ Status RenameIntoPlace(int dirfd, const std::string& tmp, const std::string& nam
 }
 
 namespace {
-// The file `name` opened for the sole purpose of holding it across its unlink, or -1.
+// The file `name` held across its unlink, or -1. O_PATH pins the inode without opening the file
+// itself: no permission check, no device or scanner hook on a name swapped meanwhile.
 int HoldForUnlink(int dirfd, const std::string& name, const struct stat& expected) {
-  int fd = openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-  if (fd < 0) return -1;  // unreadable: unlinked and freed the plain way
+  int fd = openat(dirfd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return -1;  // unlinked and freed the plain way
   struct stat st;
   if (fstat(fd, &st) != 0 || st.st_ino != expected.st_ino || st.st_dev != expected.st_dev) {
     close(fd);
@@ -173,7 +174,9 @@ Status RemoveLiveEntry(int dirfd, const std::string& name, bool dry_run, LiveCou
     Status s = children.status();
     if (s.ok())
       for (const auto& child : *children) {
-        s = RemoveLiveEntry(fd, child.first, dry_run, count, nullptr, 0, closer).WithContext(name);
+        // No closer below: on NFS, SMB and FUSE a file unlinked while open lives on as a hidden
+        // file in its folder until the close, and the folder's own removal would fail.
+        s = RemoveLiveEntry(fd, child.first, dry_run, count).WithContext(name);
         if (!s.ok()) break;
       }
     close(fd);
@@ -182,7 +185,9 @@ Status RemoveLiveEntry(int dirfd, const std::string& name, bool dry_run, LiveCou
       return Status::FromErrno(errno, "remove folder " + name);
   } else {
     if (!dry_run) {
-      int held = closer && S_ISREG(st.st_mode) && st.st_size > 0 ? HoldForUnlink(dirfd, name, st) : -1;
+      // A file with other names is not freed by this unlink: nothing to hold.
+      bool frees = S_ISREG(st.st_mode) && st.st_size > 0 && st.st_nlink == 1;
+      int held = closer && frees ? HoldForUnlink(dirfd, name, st) : -1;
       if (unlinkat(dirfd, name.c_str(), 0) != 0) {
         Status failed = Status::FromErrno(errno, "remove " + name);
         if (held >= 0) close(held);

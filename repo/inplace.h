@@ -46,8 +46,9 @@ struct LiveCount {
 // `expected` (the entry as the restore examined it), an entry that is no longer that version is
 // not removed (an IOError). With `older_than_ns`, a folder is removed only if nothing in it has
 // a ctime at or after that time (checked before anything is removed): in a rollback, nothing
-// changed since the pre-rollback snapshot began. With `closer`, a file with data is held open
-// across its unlink and handed to it, which frees it off the caller's thread.
+// changed since the pre-rollback snapshot began. With `closer`, a file `name` with data is held
+// across its unlink and handed to it, which frees it off the caller's thread (not the files of a
+// folder removed: see RemoveLiveEntry).
 Status RemoveLiveEntry(int dirfd, const std::string& name, bool dry_run, LiveCount* count,
                        const struct stat* expected = nullptr, int64_t older_than_ns = 0,
                        CloseBehind* closer = nullptr);
