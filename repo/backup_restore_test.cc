@@ -15,20 +15,11 @@ namespace cairn {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::CollectingReporter;
 using testing::Describe;
 using testing::RandomData;
 using testing::TempDir;
 using testing::WriteFile;
-
-class CollectingReporter : public Reporter {
- public:
-  void Problem(const std::string& path, const Status& status) override {
-    std::lock_guard<std::mutex> l(mu);
-    problems.push_back(path + ": " + status.ToString());
-  }
-  std::mutex mu;
-  std::vector<std::string> problems;
-};
 
 class BackupRestoreTest : public ::testing::Test {
  protected:

@@ -136,17 +136,26 @@ Status RenameIntoPlace(int dirfd, const std::string& tmp, const std::string& nam
 }
 
 namespace {
-// The file `name` held across its unlink, or -1. O_PATH pins the inode without opening the file
-// itself: no permission check, no device or scanner hook on a name swapped meanwhile.
-int HoldForUnlink(int dirfd, const std::string& name, const struct stat& expected) {
-  int fd = openat(dirfd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return -1;  // unlinked and freed the plain way
+// Regular file `name` opened with `flags` (never following a symlink), if it is still the inode
+// `expected` describes: it may have been replaced since it was listed.
+Result<int> OpenExpected(int dirfd, const std::string& name, int flags, const struct stat& expected) {
+  int fd = openat(dirfd, name.c_str(), flags | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, "open " + name + " (not following links)");
   struct stat st;
-  if (fstat(fd, &st) != 0 || st.st_ino != expected.st_ino || st.st_dev != expected.st_dev) {
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_ino != expected.st_ino ||
+      st.st_dev != expected.st_dev) {
     close(fd);
-    return -1;
+    return Status::IOError(name + " was replaced while the restore ran");
   }
   return fd;
+}
+
+// The file `name` held across its unlink, or -1 (then it is unlinked and freed the plain way).
+// O_PATH pins the inode without opening the file itself: no permission check, no device or
+// scanner hook on a name swapped meanwhile.
+int HoldForUnlink(int dirfd, const std::string& name, const struct stat& expected) {
+  Result<int> fd = OpenExpected(dirfd, name, O_PATH, expected);
+  return fd.ok() ? *fd : -1;
 }
 }  // namespace
 
@@ -210,14 +219,7 @@ bool MetadataMatches(const struct stat& st, const Node& node, bool owner) {
 
 Result<int> OpenLiveFile(int dirfd, const std::string& name, const struct stat& expected) {
   // O_NONBLOCK: should the entry have become a FIFO, opening it must not hang.
-  int fd = openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno(errno, "open " + name + " (not following links)");
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_ino != expected.st_ino ||
-      st.st_dev != expected.st_dev) {
-    close(fd);
-    return Status::IOError(name + " was replaced while the restore ran");
-  }
+  ASSIGN_OR_RETURN(int fd, OpenExpected(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY, expected));
   int flags = fcntl(fd, F_GETFL);
   if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
   return fd;

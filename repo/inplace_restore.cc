@@ -142,7 +142,7 @@ std::vector<std::optional<Result<LocalSource>>> Restorer::HashLiveFiles(
     const struct stat* st = &it->second;
     int dirfd = dir.fd;
     pool_.Submit([this, slot, st, dirfd, &node] {
-      **slot = HashLiveFile(dirfd, node.name, *st);
+      **slot = ReadLiveFile(dirfd, node.name, *st);
       return Status::OK();
     });
   }
@@ -155,6 +155,10 @@ std::vector<std::optional<Result<LocalSource>>> Restorer::HashLiveFiles(
 // descriptors may be open) and reopened only if its chunks are reused.
 Result<LocalSource> Restorer::HashLiveFile(int dirfd, const std::string& name, const struct stat& st) {
   if (std::optional<LocalSource> known = KnownLiveFile(st)) return std::move(*known);
+  return ReadLiveFile(dirfd, name, st);
+}
+
+Result<LocalSource> Restorer::ReadLiveFile(int dirfd, const std::string& name, const struct stat& st) {
   thread_local Bytes scratch;
   LocalSource src;
   ASSIGN_OR_RETURN(src.fd, OpenLiveFile(dirfd, name, st));

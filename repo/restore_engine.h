@@ -139,9 +139,11 @@ class Restorer {
   std::vector<std::optional<Result<LocalSource>>> HashLiveFiles(
       const DirCtx& dir, const std::vector<Node>& nodes, const std::map<std::string, struct stat>& live);
 
-  // The live file's chunk ids. The file is closed again (a folder may hold more files than
-  // descriptors may be open) and reopened only if its chunks are reused.
+  // The live file's chunk ids: known from the pre-rollback snapshot, or read. A file read is
+  // closed again (a folder may hold more files than descriptors may be open) and reopened only
+  // if its chunks are reused.
   Result<LocalSource> HashLiveFile(int dirfd, const std::string& name, const struct stat& st);
+  Result<LocalSource> ReadLiveFile(int dirfd, const std::string& name, const struct stat& st);
 
   std::optional<LocalSource> KnownLiveFile(const struct stat& st);
 

@@ -182,7 +182,7 @@ TEST_F(RollbackTest, EntryChangedAfterThePreRollbackSnapshotIsNeitherReplacedNor
     // folder afresh, its times having moved, and finds it).
     WriteFile(app_ + "/src/created_later.c", AsBytes("int new_work;\n"));
   };
-  Problems problems;
+  CollectingReporter problems;
   RollbackResult r = Roll(snap, o, &problems);
   ASSERT_TRUE(r.undo_snapshot);
   EXPECT_EQ(AsString(ReadFile(app_ + "/conf/app.yaml")), "port: 7070\nworkers: 8\n");
@@ -192,8 +192,8 @@ TEST_F(RollbackTest, EntryChangedAfterThePreRollbackSnapshotIsNeitherReplacedNor
   EXPECT_EQ(AsString(ReadFile(app_ + "/src/created_later.c")), "int new_work;\n");
   EXPECT_FALSE(fs::exists(app_ + "/tmp")) << "an extra folder nothing wrote to since is removed";
   EXPECT_EQ(r.applied.failed, 4u);
-  ASSERT_EQ(problems.list.size(), 4u);
-  for (const std::string& p : problems.list) EXPECT_NE(p.find("changed since the "), std::string::npos) << p;
+  ASSERT_EQ(problems.problems.size(), 4u);
+  for (const std::string& p : problems.problems) EXPECT_NE(p.find("changed since the "), std::string::npos) << p;
 }
 
 }  // namespace

@@ -134,7 +134,7 @@ TEST_F(RollbackTest, TypeChangesBothWays) {
   WriteFile(app_ + "/link_then_file", AsBytes("a file now"));
 
   // Without --delete, folders standing where the snapshot has a file or link are conflicts.
-  Problems rep;
+  CollectingReporter rep;
   RollbackResult r = Roll(snap, Options(false), &rep);
   EXPECT_EQ(r.applied.conflicts, 2u);
   EXPECT_TRUE(fs::exists(app_ + "/was_file/sub/x"));

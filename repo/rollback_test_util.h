@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <mutex>
 #include <set>
 #include <string>
 #include <utility>
@@ -26,21 +25,12 @@ namespace cairn {
 namespace rollback_testing {
 
 namespace fs = std::filesystem;
+using testing::CollectingReporter;
 using testing::Describe;
 using testing::RandomData;
 using testing::ReadFile;
 using testing::TempDir;
 using testing::WriteFile;
-
-class Problems : public Reporter {
- public:
-  void Problem(const std::string& path, const Status& status) override {
-    std::lock_guard<std::mutex> l(mu);
-    list.push_back(path + ": " + status.ToString());
-  }
-  std::mutex mu;
-  std::vector<std::string> list;
-};
 
 inline struct stat Lstat(const std::string& path) {
   struct stat st {};

@@ -9,14 +9,27 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "repo/reporter.h"
 #include "repo/repository.h"
 
 namespace cairn::testing {
 
 namespace fs = std::filesystem;
+
+// Keeps every problem reported, as "path: status", from any thread.
+class CollectingReporter : public Reporter {
+ public:
+  void Problem(const std::string& path, const Status& status) override {
+    std::lock_guard<std::mutex> l(mu);
+    problems.push_back(path + ": " + status.ToString());
+  }
+  std::mutex mu;
+  std::vector<std::string> problems;
+};
 
 class TempDir {
  public:
